@@ -1,0 +1,1 @@
+Console.WriteLine("Microsoft.ML.Transformers quick start");

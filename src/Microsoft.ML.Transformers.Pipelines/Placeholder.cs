@@ -1,0 +1,3 @@
+namespace Microsoft.ML.Transformers.Pipelines;
+
+internal static class PipelinesAssembly { }

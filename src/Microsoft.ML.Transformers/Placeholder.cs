@@ -1,0 +1,1 @@
+namespace Microsoft.ML.Transformers; internal static class Assembly_ {}
