@@ -1,0 +1,32 @@
+// Engine-wide state: errors, live-tensor accounting, threads, devices, grad mode, seeds.
+#include "mlt.h"
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <c10/core/GradMode.h>
+
+namespace mlt {
+thread_local std::string last_error;
+std::atomic<int64_t> live_tensors{0};
+}  // namespace mlt
+
+MLT_API const char* mlt_last_error() { return mlt::last_error.empty() ? nullptr : mlt::last_error.c_str(); }
+MLT_API void mlt_clear_error() { mlt::last_error.clear(); }
+MLT_API int64_t mlt_live_tensors() { return mlt::live_tensors.load(); }
+
+MLT_API void mlt_tensor_free(mlt_tensor t) {
+  if (t == nullptr) return;
+  delete t;
+  mlt::live_tensors.fetch_sub(1, std::memory_order_relaxed);
+}
+
+MLT_API int mlt_set_num_threads(int n) { MLT_STATUS(at::set_num_threads(n)) }
+MLT_API int mlt_get_num_threads() { return at::get_num_threads(); }
+MLT_API int mlt_cuda_is_available() { return at::hasCUDA() ? 1 : 0; }
+MLT_API int mlt_cuda_device_count() {
+  try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }
+}
+MLT_API int mlt_mkldnn_is_available() { return at::hasMKLDNN() ? 1 : 0; }
+MLT_API int mlt_manual_seed(int64_t seed) { MLT_STATUS(at::manual_seed(static_cast<uint64_t>(seed))) }
+
+MLT_API int mlt_grad_enabled() { return c10::GradMode::is_enabled() ? 1 : 0; }
+MLT_API void mlt_set_grad_enabled(int enabled) { c10::GradMode::set_enabled(enabled != 0); }

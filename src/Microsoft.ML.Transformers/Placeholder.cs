@@ -1,1 +1,0 @@
-namespace Microsoft.ML.Transformers; internal static class Assembly_ {}
