@@ -114,3 +114,17 @@ MLT_API mlt_tensor mlt_tensor_grad(mlt_tensor t) {
 MLT_API int mlt_tensor_zero_grad(mlt_tensor t) {
   MLT_STATUS(({ auto& g = t->mutable_grad(); if (g.defined()) g = at::Tensor(); }))
 }
+
+// Copies host memory laid out as (shape, dtype) into `t` — converting dtype and moving device as needed — without an
+// intermediate tensor (checkpoint loading straight from a memory-mapped file).
+MLT_API int mlt_tensor_copy_from_blob(mlt_tensor t, const void* data, const int64_t* shape, int ndim, int dtype) {
+  MLT_STATUS(({
+    at::NoGradGuard ng;
+    auto view = at::from_blob(const_cast<void*>(data), mlt::dims(shape, ndim),
+                              at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)));
+    TORCH_CHECK(view.sizes() == t->sizes(), "copy_from_blob: source shape ", view.sizes(), " does not match ", t->sizes());
+    t->copy_(view);
+  }))
+}
+// Replaces the data of `t` by `src` keeping the same tensor object (module.to(device/dtype) as PyTorch does).
+MLT_API int mlt_tensor_set_data(mlt_tensor t, mlt_tensor src) { MLT_STATUS(t->set_data(*src)) }

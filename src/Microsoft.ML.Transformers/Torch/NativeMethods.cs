@@ -86,6 +86,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int mlt_tensor_copy_to(IntPtr t, void* dst, long nbytes);
     [LibraryImport(Lib)] internal static partial int mlt_tensor_copy_from(IntPtr t, void* src, long nbytes);
     [LibraryImport(Lib)] internal static partial double mlt_tensor_item(IntPtr t);
+    [LibraryImport(Lib)] internal static partial int mlt_tensor_copy_from_blob(IntPtr t, void* data, long* shape, int ndim, int dtype);
+    [LibraryImport(Lib)] internal static partial int mlt_tensor_set_data(IntPtr t, IntPtr src);
     [LibraryImport(Lib)] internal static partial IntPtr mlt_tensor_to_dtype(IntPtr t, int dtype);
     [LibraryImport(Lib)] internal static partial IntPtr mlt_tensor_to_device(IntPtr t, int dt, int di);
     [LibraryImport(Lib)] internal static partial IntPtr mlt_tensor_clone(IntPtr t);

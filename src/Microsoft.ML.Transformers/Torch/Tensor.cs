@@ -138,6 +138,21 @@ public static partial class torch
             GC.KeepAlive(this);
         }
 
+        /// <summary>Overwrites this tensor from host memory holding <paramref name="shape"/> elements of <paramref name="sourceType"/>,
+        /// converting the element type (e.g. a bfloat16 checkpoint into a float32 parameter).</summary>
+        internal unsafe void CopyFromBlob(void* data, long[] shape, ScalarType sourceType)
+        {
+            fixed (long* s = shape) Check(mlt_tensor_copy_from_blob(Handle, data, s, shape.Length, (int)sourceType));
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Replaces this tensor's data by <paramref name="source"/>'s, keeping this object (PyTorch's set_data).</summary>
+        public void set_data(Tensor source)
+        {
+            Check(mlt_tensor_set_data(Handle, source.Handle));
+            GC.KeepAlive(this); GC.KeepAlive(source);
+        }
+
         internal unsafe void CopyToBytes(Span<byte> destination)
         {
             fixed (byte* p = destination) Check(mlt_tensor_copy_to(Handle, p, destination.Length));

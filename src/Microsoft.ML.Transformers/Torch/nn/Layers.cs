@@ -14,8 +14,10 @@ public static partial class torch
 
             private Tensor? _packed;
 
+            private readonly bool _tiedWeight;
+
             public Tensor weight { get; }
-            public Tensor? bias { get; }
+            public Tensor? bias { get; private set; }
             public long InFeatures { get; }
             public long OutFeatures { get; }
 
@@ -33,8 +35,16 @@ public static partial class torch
                 var s = tiedWeight.shape;
                 OutFeatures = s[0];
                 InFeatures = s[1];
+                _tiedWeight = true;
                 weight = RegisterParameter("weight", tiedWeight);
                 bias = hasBias ? RegisterParameter("bias", empty([OutFeatures], device: device)) : null;
+            }
+
+            /// <summary>Uses another module's parameter as this layer's bias (Hugging Face ties decoder.bias to the head's bias).</summary>
+            public void TieBias(Tensor sharedBias)
+            {
+                if (bias is not null) throw new InvalidOperationException("This linear layer already has its own bias.");
+                bias = RegisterParameter("bias", sharedBias);
             }
 
             public Tensor forward(Tensor x)
@@ -59,7 +69,7 @@ public static partial class torch
             protected internal override void ResetParameters(double initializerRange)
             {
                 using var _ = no_grad();
-                weight.normal_(0, initializerRange);
+                if (!_tiedWeight) weight.normal_(0, initializerRange); // a tied weight is initialized by its owner
                 bias?.zero_();
                 DropPacked();
             }

@@ -41,7 +41,7 @@ public static partial class torch
             }
 
             /// <summary>Own parameters (not children's), in registration order.</summary>
-            protected IReadOnlyList<KeyValuePair<string, Tensor>> OwnParameters => _parameters;
+            internal IEnumerable<Tensor> OwnParameterTensors() => _parameters.Select(p => p.Value);
 
             public IEnumerable<(string name, Module module)> named_modules(string prefix = "")
             {
@@ -93,6 +93,33 @@ public static partial class torch
 
             /// <summary>Fills this module's own parameters with the family's initial values (Hugging Face's _init_weights).</summary>
             protected internal virtual void ResetParameters(double initializerRange) { }
+
+            /// <summary>Moves every parameter and buffer to <paramref name="device"/> in place (tensor identities, and so ties, are kept).</summary>
+            public Module to(Device device)
+            {
+                device.EnsureAvailable();
+                return Convert(t => t.to(device));
+            }
+
+            /// <summary>Converts every floating-point parameter and buffer to <paramref name="dtype"/> in place.</summary>
+            public Module to(ScalarType dtype) =>
+                Convert(t => t.dtype is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64 ? t.to(dtype) : t.alias());
+
+            private Module Convert(Func<Tensor, Tensor> convert)
+            {
+                var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+                using (no_grad())
+                {
+                    foreach (var (_, t) in state_dict())
+                    {
+                        if (!seen.Add(t)) continue;
+                        using var moved = convert(t).DetachFromDisposeScope();
+                        t.set_data(moved);
+                    }
+                }
+                foreach (var (_, m) in named_modules()) m.OnWeightsChanged();
+                return this;
+            }
 
             public void zero_grad()
             {

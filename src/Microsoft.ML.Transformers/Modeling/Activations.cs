@@ -1,0 +1,26 @@
+using static Microsoft.ML.Transformers.Torch.torch;
+
+namespace Microsoft.ML.Transformers.Modeling;
+
+/// <summary>Hugging Face's ACT2FN: activation names used in config.json (hidden_act, activation).</summary>
+public static class Activations
+{
+    private static readonly Dictionary<string, Func<Tensor, Tensor>> s_registry = new(StringComparer.Ordinal)
+    {
+        ["gelu"] = x => x.gelu(),
+        ["gelu_new"] = x => x.gelu("tanh"),
+        ["gelu_pytorch_tanh"] = x => x.gelu("tanh"),
+        ["gelu_fast"] = x => x.gelu("tanh"),
+        ["relu"] = x => x.relu(),
+        ["silu"] = x => x.silu(),
+        ["swish"] = x => x.silu(),
+        ["tanh"] = x => x.tanh(),
+        ["sigmoid"] = x => x.sigmoid(),
+    };
+
+    public static Func<Tensor, Tensor> Get(string name) =>
+        s_registry.TryGetValue(name, out var f) ? f
+            : throw new NotSupportedException($"Unknown activation \"{name}\". Known: {string.Join(", ", s_registry.Keys)}.");
+
+    public static void Register(string name, Func<Tensor, Tensor> fn) => s_registry[name] = fn;
+}

@@ -1,0 +1,141 @@
+using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Models.Bert;
+using Microsoft.ML.Transformers.Models.DistilBert;
+using Microsoft.ML.Transformers.Models.Roberta;
+
+namespace Microsoft.ML.Transformers.Modeling;
+
+/// <summary>
+/// model_type -> factory for one kind of head (Hugging Face's MODEL_FOR_..._MAPPING). Users add their own
+/// architectures with <see cref="Register"/>; nothing dispatches through a switch.
+/// </summary>
+public sealed class ModelRegistry(string name)
+{
+    private readonly Dictionary<string, Func<PretrainedConfig, PreTrainedModel>> _factories = new(StringComparer.Ordinal);
+
+    public string Name { get; } = name;
+
+    public IReadOnlyCollection<string> ModelTypes
+    {
+        get { lock (_factories) return _factories.Keys.Order(StringComparer.Ordinal).ToArray(); }
+    }
+
+    public void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory)
+    {
+        lock (_factories) _factories[modelType] = factory;
+    }
+
+    public bool Supports(string modelType)
+    {
+        lock (_factories) return _factories.ContainsKey(modelType);
+    }
+
+    /// <summary>A model with freshly initialized weights for <paramref name="config"/>.</summary>
+    public PreTrainedModel FromConfig(PretrainedConfig config)
+    {
+        var model = Create(config, config.ModelType ?? "(none)");
+        model.InitWeights();
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Loads config.json and the weights of a checkpoint folder; the model is returned in eval mode, as Hugging Face does.</summary>
+    public PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null)
+    {
+        var config = AutoConfig.FromPretrained(folder);
+        var model = Create(config, Path.Combine(folder, "config.json"));
+        try
+        {
+            if (options?.Device is { } device) model.to(device);
+            var info = model.LoadWeights(folder);
+            options?.Log?.Invoke(info.ToString());
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private PreTrainedModel Create(PretrainedConfig config, string source)
+    {
+        Func<PretrainedConfig, PreTrainedModel>? factory;
+        lock (_factories) _factories.TryGetValue(config.ModelType ?? "", out factory);
+        if (factory is null)
+            throw new NotSupportedException(
+                $"{Name} has no model for model_type \"{config.ModelType}\" ({source}). Registered: {string.Join(", ", ModelTypes)}. " +
+                $"Add one with {Name}.Register(modelType, factory).");
+        return factory(config);
+    }
+}
+
+/// <summary>The built-in registries, filled with the architectures this library ships.</summary>
+public static class ModelRegistries
+{
+    public static ModelRegistry Base { get; } = new("AutoModel");
+    public static ModelRegistry SequenceClassification { get; } = new("AutoModelForSequenceClassification");
+    public static ModelRegistry TokenClassification { get; } = new("AutoModelForTokenClassification");
+    public static ModelRegistry QuestionAnswering { get; } = new("AutoModelForQuestionAnswering");
+    public static ModelRegistry MaskedLM { get; } = new("AutoModelForMaskedLM");
+
+    static ModelRegistries()
+    {
+        Base.Register("bert", c => new BertModel(As<BertConfig>(c)));
+        SequenceClassification.Register("bert", c => new BertForSequenceClassification(As<BertConfig>(c)));
+        TokenClassification.Register("bert", c => new BertForTokenClassification(As<BertConfig>(c)));
+        QuestionAnswering.Register("bert", c => new BertForQuestionAnswering(As<BertConfig>(c)));
+        MaskedLM.Register("bert", c => new BertForMaskedLM(As<BertConfig>(c)));
+
+        Base.Register("roberta", c => new RobertaModel(As<RobertaConfig>(c)));
+        SequenceClassification.Register("roberta", c => new RobertaForSequenceClassification(As<RobertaConfig>(c)));
+        TokenClassification.Register("roberta", c => new RobertaForTokenClassification(As<RobertaConfig>(c)));
+        QuestionAnswering.Register("roberta", c => new RobertaForQuestionAnswering(As<RobertaConfig>(c)));
+        MaskedLM.Register("roberta", c => new RobertaForMaskedLM(As<RobertaConfig>(c)));
+
+        Base.Register("distilbert", c => new DistilBertModel(As<DistilBertConfig>(c)));
+        SequenceClassification.Register("distilbert", c => new DistilBertForSequenceClassification(As<DistilBertConfig>(c)));
+        TokenClassification.Register("distilbert", c => new DistilBertForTokenClassification(As<DistilBertConfig>(c)));
+        QuestionAnswering.Register("distilbert", c => new DistilBertForQuestionAnswering(As<DistilBertConfig>(c)));
+        MaskedLM.Register("distilbert", c => new DistilBertForMaskedLM(As<DistilBertConfig>(c)));
+    }
+
+    private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
+        c as T ?? throw new ArgumentException($"model_type \"{c.ModelType}\" needs a {typeof(T).Name}, got {c.GetType().Name}.");
+}
+
+public static class AutoModel
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.Base.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.Base.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.Base.Register(modelType, factory);
+}
+
+public static class AutoModelForSequenceClassification
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.SequenceClassification.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.SequenceClassification.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.SequenceClassification.Register(modelType, factory);
+}
+
+public static class AutoModelForTokenClassification
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.TokenClassification.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.TokenClassification.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.TokenClassification.Register(modelType, factory);
+}
+
+public static class AutoModelForQuestionAnswering
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.QuestionAnswering.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.QuestionAnswering.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.QuestionAnswering.Register(modelType, factory);
+}
+
+public static class AutoModelForMaskedLM
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.MaskedLM.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.MaskedLM.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.MaskedLM.Register(modelType, factory);
+}

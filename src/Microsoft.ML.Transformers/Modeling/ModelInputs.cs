@@ -1,0 +1,53 @@
+using Microsoft.ML.Transformers.Torch;
+using static Microsoft.ML.Transformers.Torch.torch;
+
+namespace Microsoft.ML.Transformers.Modeling;
+
+/// <summary>
+/// The keyword arguments of a Hugging Face model's forward: int64 tensors of shape [batch, sequence] (labels per head).
+/// The caller owns the tensors.
+/// </summary>
+public sealed record ModelInputs
+{
+    public required Tensor InputIds { get; init; }
+    public Tensor? AttentionMask { get; init; }
+    public Tensor? TokenTypeIds { get; init; }
+    public Tensor? PositionIds { get; init; }
+    /// <summary>Class ids [B] (single label), floats [B, num_labels] (multi-label, regression), token labels [B, S] (-100 ignored).</summary>
+    public Tensor? Labels { get; init; }
+    public Tensor? StartPositions { get; init; }
+    public Tensor? EndPositions { get; init; }
+    public bool OutputHiddenStates { get; init; }
+    public bool OutputAttentions { get; init; }
+
+    /// <summary>Builds inputs from row-major [batch, sequence] arrays (e.g. a tokenizer's padded batch).</summary>
+    public static ModelInputs FromArrays(long[] inputIds, long[]? attentionMask, long[]? tokenTypeIds, int batch, int sequence, Device? device = null)
+    {
+        long[] shape = [batch, sequence];
+        return new ModelInputs
+        {
+            InputIds = tensor(inputIds, shape, device),
+            AttentionMask = attentionMask is null ? null : tensor(attentionMask, shape, device),
+            TokenTypeIds = tokenTypeIds is null ? null : tensor(tokenTypeIds, shape, device),
+        };
+    }
+}
+
+/// <summary>
+/// What a model's forward returns (Hugging Face's ModelOutput dataclasses folded into one type): only the members the
+/// head produces are set. Tensors follow the dispose scope they were created in.
+/// </summary>
+public sealed class ModelOutput
+{
+    public Tensor? Loss { get; init; }
+    /// <summary>[B, num_labels] (sequence classification), [B, S, num_labels] (token classification), [B, S, vocab] (masked LM).</summary>
+    public Tensor? Logits { get; init; }
+    public Tensor? StartLogits { get; init; }
+    public Tensor? EndLogits { get; init; }
+    public Tensor? LastHiddenState { get; init; }
+    public Tensor? PoolerOutput { get; init; }
+    /// <summary>Embedding output followed by each layer's output, when asked for.</summary>
+    public IReadOnlyList<Tensor>? HiddenStates { get; init; }
+    /// <summary>Each layer's attention probabilities [B, heads, S, S], when asked for.</summary>
+    public IReadOnlyList<Tensor>? Attentions { get; init; }
+}

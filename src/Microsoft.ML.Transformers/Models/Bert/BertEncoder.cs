@@ -1,0 +1,169 @@
+using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Modeling;
+using static Microsoft.ML.Transformers.Torch.torch;
+
+namespace Microsoft.ML.Transformers.Models.Bert;
+
+// The BERT encoder stack, following transformers/models/bert/modeling_bert.py (BertSelfAttention ... BertEncoder).
+// Module and member names are the checkpoint keys: encoder.layer.{i}.attention.self.query.weight, ...
+// RoBERTa composes the same encoder.
+
+internal sealed class BertSelfAttention : nn.Module
+{
+    private readonly nn.Linear _query, _key, _value;
+    private readonly nn.Dropout _dropout;
+    private readonly long _heads, _headDim;
+
+    public BertSelfAttention(BertConfig c)
+    {
+        if (c.HiddenSize % c.NumAttentionHeads != 0)
+            throw new ArgumentException($"config.json: hidden_size ({c.HiddenSize}) is not a multiple of num_attention_heads ({c.NumAttentionHeads}).");
+        _heads = c.NumAttentionHeads;
+        _headDim = c.HiddenSize / c.NumAttentionHeads;
+        _query = RegisterModule("query", new nn.Linear(c.HiddenSize, c.HiddenSize));
+        _key = RegisterModule("key", new nn.Linear(c.HiddenSize, c.HiddenSize));
+        _value = RegisterModule("value", new nn.Linear(c.HiddenSize, c.HiddenSize));
+        _dropout = RegisterModule("dropout", new nn.Dropout(c.AttentionProbsDropoutProb));
+    }
+
+    /// <summary>x [B, S, H], additive mask [B, 1, 1, S] -> context [B, S, H] and the attention probabilities.</summary>
+    public (Tensor context, Tensor probs) forward(Tensor x, Tensor? additiveMask)
+    {
+        long b = x.size(0), s = x.size(1);
+        Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
+        var q = Split(_query.forward(x));
+        var k = Split(_key.forward(x));
+        var v = Split(_value.forward(x));
+        var scores = q.matmul(k.transpose(-1, -2)).div(Math.Sqrt(_headDim));
+        if (additiveMask is not null) scores = scores.add(additiveMask);
+        var probs = scores.softmax(-1);
+        var context = _dropout.forward(probs).matmul(v).transpose(1, 2).reshape(b, s, _heads * _headDim);
+        return (context, probs);
+    }
+}
+
+/// <summary>dense -> dropout -> LayerNorm(residual + .): used after attention ("attention.output") and after the FFN ("output").</summary>
+internal sealed class BertResidualOutput : nn.Module
+{
+    private readonly nn.Linear _dense;
+    private readonly nn.LayerNorm _norm;
+    private readonly nn.Dropout _dropout;
+
+    public BertResidualOutput(long inFeatures, BertConfig c)
+    {
+        _dense = RegisterModule("dense", new nn.Linear(inFeatures, c.HiddenSize));
+        _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        _dropout = RegisterModule("dropout", new nn.Dropout(c.HiddenDropoutProb));
+    }
+
+    public Tensor forward(Tensor hidden, Tensor residual) => _norm.forward(_dropout.forward(_dense.forward(hidden)).add(residual));
+}
+
+internal sealed class BertAttention : nn.Module
+{
+    private readonly BertSelfAttention _self;
+    private readonly BertResidualOutput _output;
+
+    public BertAttention(BertConfig c)
+    {
+        _self = RegisterModule("self", new BertSelfAttention(c));
+        _output = RegisterModule("output", new BertResidualOutput(c.HiddenSize, c));
+    }
+
+    public (Tensor output, Tensor probs) forward(Tensor x, Tensor? mask)
+    {
+        var (context, probs) = _self.forward(x, mask);
+        return (_output.forward(context, x), probs);
+    }
+}
+
+internal sealed class BertIntermediate : nn.Module
+{
+    private readonly nn.Linear _dense;
+    private readonly Func<Tensor, Tensor> _act;
+
+    public BertIntermediate(BertConfig c)
+    {
+        _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.IntermediateSize));
+        _act = Activations.Get(c.HiddenAct);
+    }
+
+    public Tensor forward(Tensor x) => _act(_dense.forward(x));
+}
+
+internal sealed class BertLayer : nn.Module
+{
+    private readonly BertAttention _attention;
+    private readonly BertIntermediate _intermediate;
+    private readonly BertResidualOutput _output;
+
+    public BertLayer(BertConfig c)
+    {
+        _attention = RegisterModule("attention", new BertAttention(c));
+        _intermediate = RegisterModule("intermediate", new BertIntermediate(c));
+        _output = RegisterModule("output", new BertResidualOutput(c.IntermediateSize, c));
+    }
+
+    public (Tensor hidden, Tensor probs) forward(Tensor x, Tensor? mask)
+    {
+        var (attended, probs) = _attention.forward(x, mask);
+        return (_output.forward(_intermediate.forward(attended), attended), probs);
+    }
+}
+
+internal sealed class BertEncoder : nn.Module
+{
+    private readonly BertLayer[] _layers;
+
+    public BertEncoder(BertConfig c)
+    {
+        _layers = new BertLayer[c.NumHiddenLayers];
+        for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new BertLayer(c));
+    }
+
+    /// <summary>Runs every layer; each layer's temporaries are released as soon as it is done.</summary>
+    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions)
+    {
+        allHidden?.Add(hidden);
+        foreach (var layer in _layers)
+        {
+            using var scope = NewDisposeScope();
+            var (h, probs) = layer.forward(hidden, mask);
+            hidden = h.MoveToOuterDisposeScope();
+            if (allAttentions is not null) allAttentions.Add(probs.MoveToOuterDisposeScope());
+            allHidden?.Add(hidden);
+        }
+        return hidden;
+    }
+}
+
+internal sealed class BertPooler : nn.Module
+{
+    private readonly nn.Linear _dense;
+
+    public BertPooler(BertConfig c) => _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
+
+    /// <summary>tanh(dense(hidden of the first token)).</summary>
+    public Tensor forward(Tensor hidden) => _dense.forward(hidden.select(1, 0)).tanh();
+}
+
+internal static class AttentionMasks
+{
+    /// <summary>[B, S] mask of 1 (attend) / 0 (padding) -> additive [B, 1, 1, S] holding 0 or float32's lowest value,
+    /// as Hugging Face's get_extended_attention_mask.</summary>
+    public static Tensor Extended(Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var m = mask.unsqueeze(1).unsqueeze(2).to(Torch.ScalarType.Float32);
+        return (1.0 - m).mul(float.MinValue).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Fails clearly when a batch is longer than the position table.</summary>
+    public static void CheckLength(long length, long max, string modelType)
+    {
+        if (length > max)
+            throw new ArgumentException(
+                $"Input sequence length {length} exceeds the model's maximum of {max} positions " +
+                $"({modelType}: max_position_embeddings in config.json). Truncate the input (tokenizer truncation / max_length).");
+    }
+}
