@@ -64,7 +64,7 @@ public class ConfigErrorTests
     public void UnknownOrMissingModelTypeNamesTheRegisteredOnes()
     {
         Fails("""{"model_type": "gpt-neo-x"}""", "model_type", "unknown model_type 'gpt-neo-x'", "bert", "distilbert", "roberta");
-        Fails("""{"hidden_size": 3}""", "model_type", "missing", "bert, distilbert, roberta");
+        Fails("""{"hidden_size": 3}""", "model_type", "missing", "bert", "distilbert", "roberta");
         Fails("""{"model_type": 3}""", "model_type", "expected a string", "found a number 3");
     }
 
