@@ -89,6 +89,16 @@ internal static class HfJson
         }
     }
 
+    /// <summary>A JSON number node for <paramref name="d"/> that keeps it a float when saved (2.0, not 2).</summary>
+    public static JsonNode Float(double d)
+    {
+        if (!double.IsFinite(d))
+        {
+            throw new ArgumentOutOfRangeException(nameof(d), d, "JSON config values must be finite numbers.");
+        }
+        return JsonNode.Parse(PythonFloatRepr(d))!;
+    }
+
     /// <summary>JSON number text -> what Python prints after json.load: ints stay ints, anything with a fraction or
     /// exponent becomes a float printed by repr().</summary>
     internal static string FormatNumber(string token)
