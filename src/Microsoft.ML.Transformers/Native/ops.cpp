@@ -1,6 +1,14 @@
 // Elementwise math, reductions, comparisons and shape operations.
 #include "mlt.h"
 
+// A double from C# becomes an integer Scalar when the tensor is integral and the value whole, so that
+// long_tensor + 1 stays int64 as in PyTorch (a double Scalar would promote the result to float).
+static at::Scalar sc(const at::Tensor& t, double s) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/true) && s == static_cast<double>(static_cast<int64_t>(s)))
+    return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
+
 #define UNARY(name, expr) \
   MLT_API mlt_tensor mlt_##name(mlt_tensor a) { MLT_TENSOR(expr) }
 #define BINARY(name, expr) \
@@ -16,11 +24,11 @@ BINARY(div, at::div(*a, *b))
 BINARY(maximum, at::maximum(*a, *b))
 BINARY(minimum, at::minimum(*a, *b))
 BINARY(pow_t, at::pow(*a, *b))
-SCALAR(add_scalar, at::add(*a, s))
-SCALAR(mul_scalar, at::mul(*a, s))
+SCALAR(add_scalar, at::add(*a, sc(*a, s)))
+SCALAR(mul_scalar, at::mul(*a, sc(*a, s)))
 SCALAR(div_scalar, at::div(*a, s))
-SCALAR(pow_scalar, at::pow(*a, s))
-SCALAR(rsub_scalar, at::rsub(*a, s))
+SCALAR(pow_scalar, at::pow(*a, sc(*a, s)))
+SCALAR(rsub_scalar, at::rsub(*a, sc(*a, s)))
 UNARY(neg, at::neg(*a))
 UNARY(exp, at::exp(*a))
 UNARY(log, at::log(*a))
@@ -37,11 +45,11 @@ UNARY(erf, at::erf(*a))
 UNARY(logical_not, at::logical_not(*a))
 MLT_API mlt_tensor mlt_gelu(mlt_tensor a, int tanh_approx) { MLT_TENSOR(at::gelu(*a, tanh_approx ? "tanh" : "none")) }
 MLT_API mlt_tensor mlt_clamp(mlt_tensor a, double lo, double hi, int has_lo, int has_hi) {
-  MLT_TENSOR(at::clamp(*a, has_lo ? c10::optional<at::Scalar>(lo) : c10::nullopt,
-                       has_hi ? c10::optional<at::Scalar>(hi) : c10::nullopt))
+  MLT_TENSOR(at::clamp(*a, has_lo ? c10::optional<at::Scalar>(sc(*a, lo)) : c10::nullopt,
+                       has_hi ? c10::optional<at::Scalar>(sc(*a, hi)) : c10::nullopt))
 }
 MLT_API mlt_tensor mlt_where(mlt_tensor cond, mlt_tensor a, mlt_tensor b) { MLT_TENSOR(at::where(*cond, *a, *b)) }
-MLT_API mlt_tensor mlt_masked_fill(mlt_tensor a, mlt_tensor mask, double value) { MLT_TENSOR(a->masked_fill(*mask, value)) }
+MLT_API mlt_tensor mlt_masked_fill(mlt_tensor a, mlt_tensor mask, double value) { MLT_TENSOR(a->masked_fill(*mask, sc(*a, value))) }
 
 // ---- comparisons (tensor or scalar right-hand side) ----
 BINARY(eq, at::eq(*a, *b))
@@ -67,7 +75,7 @@ MLT_API int mlt_addcmul_(mlt_tensor a, mlt_tensor b, mlt_tensor c, double v) { M
 MLT_API int mlt_addcdiv_(mlt_tensor a, mlt_tensor b, mlt_tensor c, double v) { MLT_STATUS(a->addcdiv_(*b, *c, v)) }
 MLT_API int mlt_copy_(mlt_tensor a, mlt_tensor b) { MLT_STATUS(a->copy_(*b)) }
 MLT_API int mlt_zero_(mlt_tensor a) { MLT_STATUS(a->zero_()) }
-MLT_API int mlt_fill_(mlt_tensor a, double v) { MLT_STATUS(a->fill_(v)) }
+MLT_API int mlt_fill_(mlt_tensor a, double v) { MLT_STATUS(a->fill_(sc(*a, v))) }
 MLT_API int mlt_normal_(mlt_tensor a, double mean, double std) { MLT_STATUS(a->normal_(mean, std)) }
 
 // ---- reductions ----

@@ -14,7 +14,7 @@ internal sealed class BertSelfAttention : nn.Module
     private readonly nn.Dropout _dropout;
     private readonly long _heads, _headDim;
 
-    public BertSelfAttention(BertConfig c)
+    public BertSelfAttention(BertLikeConfig c)
     {
         if (c.HiddenSize % c.NumAttentionHeads != 0)
             throw new ArgumentException($"config.json: hidden_size ({c.HiddenSize}) is not a multiple of num_attention_heads ({c.NumAttentionHeads}).");
@@ -49,7 +49,7 @@ internal sealed class BertResidualOutput : nn.Module
     private readonly nn.LayerNorm _norm;
     private readonly nn.Dropout _dropout;
 
-    public BertResidualOutput(long inFeatures, BertConfig c)
+    public BertResidualOutput(long inFeatures, BertLikeConfig c)
     {
         _dense = RegisterModule("dense", new nn.Linear(inFeatures, c.HiddenSize));
         _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
@@ -64,7 +64,7 @@ internal sealed class BertAttention : nn.Module
     private readonly BertSelfAttention _self;
     private readonly BertResidualOutput _output;
 
-    public BertAttention(BertConfig c)
+    public BertAttention(BertLikeConfig c)
     {
         _self = RegisterModule("self", new BertSelfAttention(c));
         _output = RegisterModule("output", new BertResidualOutput(c.HiddenSize, c));
@@ -82,7 +82,7 @@ internal sealed class BertIntermediate : nn.Module
     private readonly nn.Linear _dense;
     private readonly Func<Tensor, Tensor> _act;
 
-    public BertIntermediate(BertConfig c)
+    public BertIntermediate(BertLikeConfig c)
     {
         _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.IntermediateSize));
         _act = Activations.Get(c.HiddenAct);
@@ -97,7 +97,7 @@ internal sealed class BertLayer : nn.Module
     private readonly BertIntermediate _intermediate;
     private readonly BertResidualOutput _output;
 
-    public BertLayer(BertConfig c)
+    public BertLayer(BertLikeConfig c)
     {
         _attention = RegisterModule("attention", new BertAttention(c));
         _intermediate = RegisterModule("intermediate", new BertIntermediate(c));
@@ -115,7 +115,7 @@ internal sealed class BertEncoder : nn.Module
 {
     private readonly BertLayer[] _layers;
 
-    public BertEncoder(BertConfig c)
+    public BertEncoder(BertLikeConfig c)
     {
         _layers = new BertLayer[c.NumHiddenLayers];
         for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new BertLayer(c));
@@ -141,7 +141,7 @@ internal sealed class BertPooler : nn.Module
 {
     private readonly nn.Linear _dense;
 
-    public BertPooler(BertConfig c) => _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
+    public BertPooler(BertLikeConfig c) => _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
 
     /// <summary>tanh(dense(hidden of the first token)).</summary>
     public Tensor forward(Tensor hidden) => _dense.forward(hidden.select(1, 0)).tanh();

@@ -1,0 +1,63 @@
+// Times eval forward passes of a checkpoint folder through our libtorch path, printing one JSON object
+// {"batch": median_ms, ...}. The anchors (PyTorch eager from Python, ONNX Runtime, Transformers.js) are timed by
+// test/benchmarks/run.sh in the same run.
+//   ModelBench --model DIR [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--onednn]
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.Transformers.Modeling;
+using static Microsoft.ML.Transformers.Torch.torch;
+
+var opts = new Dictionary<string, string>();
+for (int i = 0; i < args.Length; i++)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal)) continue;
+    opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+}
+string model = opts.GetValueOrDefault("model") ?? throw new ArgumentException("--model DIR is required");
+int threads = int.Parse(opts.GetValueOrDefault("threads", "2"), CultureInfo.InvariantCulture);
+int seq = int.Parse(opts.GetValueOrDefault("seq", "128"), CultureInfo.InvariantCulture);
+int runs = int.Parse(opts.GetValueOrDefault("runs", "10"), CultureInfo.InvariantCulture);
+int warmup = int.Parse(opts.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
+var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+nn.Linear.UseOneDnnForInference = opts.ContainsKey("onednn");
+
+set_num_threads(threads);
+using var m = ModelRegistries.Base.FromPretrained(model);
+var vocab = m.Config.GetOrDefault("vocab_size", 30522);
+var results = new List<string>();
+foreach (var batch in batches)
+{
+    var rng = new Random(batch * 1000 + seq);
+    var ids = new long[batch * seq];
+    for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(5, vocab);
+    var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
+    var types = new long[ids.Length];
+    using var inputs = new DisposableInputs(ModelInputs.FromArrays(ids, mask, types, batch, seq));
+    var times = new List<double>();
+    for (int r = 0; r < warmup + runs; r++)
+    {
+        var sw = Stopwatch.StartNew();
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var o = m.Forward(inputs.Value);
+            _ = o.LastHiddenState!.shape;
+        }
+        sw.Stop();
+        if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    times.Sort();
+    results.Add($"\"{batch}\": {times[times.Count / 2].ToString("F2", CultureInfo.InvariantCulture)}");
+}
+Console.WriteLine("{" + string.Join(", ", results) + "}");
+
+sealed class DisposableInputs(ModelInputs value) : IDisposable
+{
+    public ModelInputs Value { get; } = value;
+    public void Dispose()
+    {
+        Value.InputIds.Dispose();
+        Value.AttentionMask?.Dispose();
+        Value.TokenTypeIds?.Dispose();
+    }
+}
