@@ -146,7 +146,7 @@ internal sealed unsafe class OrtApi
     {
         if (status == 0) return;
         var code = (OrtErrorCode)GetErrorCode(status);
-        string message = Marshal.PtrToStringUTF8((nint)GetErrorMessage(status)) ?? "";
+        string message = (Marshal.PtrToStringUTF8((nint)GetErrorMessage(status)) ?? "").TrimEnd();
         ReleaseStatus(status);
         throw new OnnxRuntimeException(code, context is null ? message : $"{context}: {message}");
     }
