@@ -1,0 +1,24 @@
+// Prints our timings beside onnxruntime-node's from the JSON files run.sh wrote, one line per (batch, seq).
+//   node compare.mjs <dotnet.json>... -- <node.json>...
+// Each side's figure is the best of its rounds' medians (rounds alternate, so both see the same machine load).
+import fs from 'node:fs';
+
+const args = process.argv.slice(2);
+const split = args.indexOf('--');
+const load = (files) => files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+const ours = load(args.slice(0, split)), anchor = load(args.slice(split + 1));
+const best = (runs, batch, seq, key) =>
+  Math.min(...runs.map((r) => r.results.find((x) => x.batch === batch && x.seq === seq)[key].median_ms));
+
+const rows = ours[0].results.map(({ batch, seq }) => {
+  const session = best(ours, batch, seq, 'session_run');
+  const copied = best(ours, batch, seq, 'model_run');
+  const node = best(anchor, batch, seq, 'session_run');
+  return { batch, seq, ours_session_run_ms: session, ours_model_run_ms: copied, onnxruntime_node_ms: node,
+           node_over_ours: Math.round((node / copied) * 100) / 100 };
+});
+console.log(`model ${ours[0].model}; ONNX Runtime ${ours[0].ort_version} both sides; intra-op threads ${ours[0].intra_op_threads}, sequential, all optimizations; ${ours.length} alternating rounds of ${ours[0].iters} runs`);
+console.log('batch  seq   ours Session.Run  ours OnnxModel.Run  onnxruntime-node  node/ours(OnnxModel.Run)');
+for (const r of rows)
+  console.log(`${String(r.batch).padStart(5)}  ${String(r.seq).padStart(3)}  ${r.ours_session_run_ms.toFixed(2).padStart(14)} ms  ${r.ours_model_run_ms.toFixed(2).padStart(15)} ms  ${r.onnxruntime_node_ms.toFixed(2).padStart(13)} ms  ${r.node_over_ours.toFixed(2).padStart(8)}x`);
+console.log(JSON.stringify({ benchmark: 'onnxruntime', rows }));
