@@ -40,6 +40,10 @@ public abstract class OnnxInput
     public static OnnxInput Create<T>(string name, ReadOnlyMemory<T> data, params long[] shape) where T : unmanaged =>
         new MemoryInput<T>(name, data, shape);
 
+    /// <summary>An input over a whole one-dimensional array (row-major) with the given shape.</summary>
+    public static OnnxInput Create<T>(string name, T[] data, params long[] shape) where T : unmanaged =>
+        new MemoryInput<T>(name, data, shape);
+
     /// <summary>An input over any array of a primitive element type, including multi-dimensional ones such as
     /// <c>long[,]</c> (whose elements are stored row-major).</summary>
     public static OnnxInput FromArray(string name, Array data, params long[] shape) => new ArrayInput(name, data, shape);

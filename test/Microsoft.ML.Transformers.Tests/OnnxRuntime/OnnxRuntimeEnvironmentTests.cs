@@ -37,3 +37,22 @@ public class OnnxRuntimeEnvironmentTests
         StringAssert.Contains(e.Message, "MLT_ONNXRUNTIME_PATH");
     }
 }
+
+[TestClass]
+public class OrtLibraryTests
+{
+    [TestMethod]
+    public void ExplicitPathLoadsAsFileOrFolder()
+    {
+        string dir = Path.GetDirectoryName(typeof(OnnxSession).Assembly.Location)!;
+        Assert.AreNotEqual(0, (long)OrtLibrary.Load(Path.Combine(dir, OrtLibrary.FileName), [], trySystemLoader: false));
+        Assert.AreNotEqual(0, (long)OrtLibrary.Load(dir, [], trySystemLoader: false));
+    }
+
+    [TestMethod]
+    public void CopyNextToTheAssemblyIsFound()
+    {
+        string dir = Path.GetDirectoryName(typeof(OnnxSession).Assembly.Location)!;
+        Assert.AreNotEqual(0, (long)OrtLibrary.Load(null, ["/nonexistent-mlt", dir], trySystemLoader: false));
+    }
+}

@@ -109,3 +109,45 @@ public class OnnxSessionRunTests
                 CollectionAssert.AreEqual(sequential[t, i], concurrent[t, i], $"thread {t} run {i}");
     }
 }
+
+[TestClass]
+public class OnnxSessionOptionsTests
+{
+    private static NamedTensor RunY(OnnxSessionOptions options)
+    {
+        using var s = OnnxSession.Open(OnnxFixtures.Path("add_matmul.onnx"), options);
+        return s.RunToTensors(
+            [OnnxInput.FromTensor(OnnxFixtures.Input("add_matmul", "X")), OnnxInput.FromTensor(OnnxFixtures.Input("add_matmul", "B"))], ["Y"])[0];
+    }
+
+    [TestMethod]
+    public void EveryOptionReachesTheRuntimeAndResultsStayRight()
+    {
+        NamedTensor expected = OnnxFixtures.Output("add_matmul", "Y");
+        OnnxFixtures.AssertClose(expected, RunY(new OnnxSessionOptions
+        {
+            IntraOpThreads = 2,
+            InterOpThreads = 2,
+            ExecutionMode = ExecutionMode.Parallel,
+            GraphOptimizationLevel = GraphOptimizationLevel.DisableAll,
+            ConfigEntries = new Dictionary<string, string> { ["session.intra_op.allow_spinning"] = "0" },
+        }));
+        OnnxFixtures.AssertClose(expected, RunY(new OnnxSessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.Basic }));
+    }
+
+    [TestMethod]
+    public void RuntimeRejectsAnUnknownOptimizationLevelThroughTheStatusCheck()
+    {
+        // The value is ONNX Runtime's to judge: its SetSessionGraphOptimizationLevel returns an error status.
+        var e = Assert.ThrowsExactly<OnnxRuntimeException>(() => RunY(new OnnxSessionOptions { GraphOptimizationLevel = (GraphOptimizationLevel)5 }));
+        Assert.AreEqual(OrtErrorCode.InvalidArgument, e.Code);
+        StringAssert.Contains(e.Message, "setting the graph optimization level");
+    }
+
+    [TestMethod]
+    public void NegativeThreadCountIsRejected()
+    {
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => RunY(new OnnxSessionOptions { IntraOpThreads = -1 }));
+        StringAssert.Contains(e.Message, "IntraOpThreads must be >= 0, got -1");
+    }
+}
