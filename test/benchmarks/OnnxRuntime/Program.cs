@@ -22,6 +22,7 @@ using OnnxModel model = OnnxModel.FromPretrained(folder, options);
 int vocab = model.Config.TryGetProperty("vocab_size", out JsonElement v) ? v.GetInt32() : 1000;
 
 var results = new List<object>();
+float[]? check = null;
 foreach (int batch in new[] { 1, 8 })
 {
     // Deterministic ids, full mask, segment 0 — the same tensors bench_ort_node.mjs builds.
@@ -37,6 +38,11 @@ foreach (int batch in new[] { 1, 8 })
         _ => OnnxInput.Create<long>(n.Name, types, batch, seq),
     }).ToArray();
 
+    if (batch == 1)
+    {
+        using OnnxRunResult first = model.Session.Run(feed);
+        check = first[0].AsSpan<float>()[..Math.Min(4, (int)first[0].ElementCount)].ToArray();
+    }
     // session.run: outputs stay in ONNX Runtime's memory (what a zero-copy consumer pays).
     double[] session = Time(() => { using OnnxRunResult r = model.Session.Run(feed); });
     // model.run: OnnxModel.Run, outputs copied to managed arrays (what onnxruntime-node also does).
@@ -55,6 +61,7 @@ Console.WriteLine(JsonSerializer.Serialize(new
     warmup,
     iters,
     results,
+    check = new { output = model.Session.Outputs[0].Name, batch1_first4 = check },
 }, new JsonSerializerOptions { WriteIndented = true }));
 
 double[] Time(Action run)
