@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Microsoft.ML.Transformers.OnnxRuntime;
+
+namespace Microsoft.ML.Transformers.Tests.OnnxRuntime;
+
+[TestClass]
+public class OnnxModelTests
+{
+    private static long[,] To2D(NamedTensor t)
+    {
+        long[] flat = t.GetData<long>();
+        var a = new long[t.Shape[0], t.Shape[1]];
+        Buffer.BlockCopy(flat, 0, a, 0, flat.Length * sizeof(long));
+        return a;
+    }
+
+    private static void AssertOutputs(string key, NamedTensors actual)
+    {
+        CollectionAssert.AreEqual(OnnxFixtures.OutputNames(key).ToArray(), actual.Select(t => t.Name).ToArray());
+        foreach (NamedTensor t in actual) OnnxFixtures.AssertClose(OnnxFixtures.Output(key, t.Name), t);
+    }
+
+    private static NamedTensors RunFixture(OnnxModel model, string key, bool passTokenTypes = true) =>
+        model.Run(To2D(OnnxFixtures.Input(key, "input_ids")), To2D(OnnxFixtures.Input(key, "attention_mask")),
+            passTokenTypes ? To2D(OnnxFixtures.Input(key, "token_type_ids")) : null);
+
+    [TestMethod]
+    public void TransformersJsLayoutLoadsOnnxModelOnnx()
+    {
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        Assert.AreEqual(Path.GetFullPath(OnnxFixtures.Path("tiny_bert", "onnx", "model.onnx")), m.ModelPath);
+        Assert.AreEqual("bert", m.ModelType);
+        Assert.AreEqual("POS", m.Config.GetProperty("id2label").GetProperty("1").GetString());
+        AssertOutputs("tiny_bert/onnx/model.onnx", RunFixture(m, "tiny_bert/onnx/model.onnx"));
+    }
+
+    [TestMethod]
+    public void MissingTokenTypesAreFedAsZeros()
+    {
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        string key = "tiny_bert/onnx/model.onnx#zero_token_types";
+        AssertOutputs(key, RunFixture(m, key, passTokenTypes: false));
+    }
+
+    [TestMethod]
+    public void QuantizedOptionAndFileNamePickTheOtherFile()
+    {
+        string key = "tiny_bert/onnx/model_quantized.onnx";
+        using (var q = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { Quantized = true }))
+        {
+            StringAssert.EndsWith(q.ModelPath, "model_quantized.onnx");
+            AssertOutputs(key, RunFixture(q, key));
+        }
+        using var f = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { FileName = "model_quantized" });
+        AssertOutputs(key, RunFixture(f, key));
+    }
+
+    [TestMethod]
+    public void OptimumLayoutFeedsOnlyDeclaredInputs()
+    {
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_distilbert"));
+        Assert.AreEqual(Path.GetFullPath(OnnxFixtures.Path("tiny_distilbert", "model.onnx")), m.ModelPath);
+        CollectionAssert.AreEqual(new[] { "input_ids", "attention_mask" }, m.Session.Inputs.Select(i => i.Name).ToArray());
+        // token_type_ids is given but the graph does not take it: it must be left out, not rejected.
+        AssertOutputs("tiny_distilbert/model.onnx", RunFixture(m, "tiny_distilbert/model.onnx"));
+    }
+
+    [TestMethod]
+    public void FlatBuffersGiveTheSameResult()
+    {
+        string key = "tiny_bert/onnx/model.onnx";
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        NamedTensor ids = OnnxFixtures.Input(key, "input_ids");
+        AssertOutputs(key, m.Run(ids.GetData<long>(), OnnxFixtures.Input(key, "attention_mask").GetData<long>(),
+            OnnxFixtures.Input(key, "token_type_ids").GetData<long>(), (int)ids.Shape[0], (int)ids.Shape[1]));
+        Assert.AreEqual("logits", m.Run(ids.GetData<long>(), OnnxFixtures.Input(key, "attention_mask").GetData<long>(), null,
+            (int)ids.Shape[0], (int)ids.Shape[1], ["logits"]).Single().Name);
+    }
+
+    [TestMethod]
+    public void MismatchedMaskShapeIsRejected()
+    {
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => m.Run(new long[2, 5], new long[2, 4]));
+        StringAssert.Contains(e.Message, "attention_mask has shape [2, 4] but input_ids has [2, 5]");
+    }
+
+    [TestMethod]
+    public void MissingOnnxFileListsWhatIsThere()
+    {
+        var e = Assert.ThrowsExactly<FileNotFoundException>(() =>
+            OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { FileName = "model_fp16.onnx" }));
+        StringAssert.Contains(e.Message, Path.Combine("onnx", "model_fp16.onnx"));
+        StringAssert.Contains(e.Message, Path.Combine("onnx", "model_quantized.onnx"));
+    }
+
+    [TestMethod]
+    public void MissingOrBadConfigIsReported()
+    {
+        string dir = Directory.CreateTempSubdirectory("mlt-onnx-model-").FullName;
+        try
+        {
+            var missing = Assert.ThrowsExactly<FileNotFoundException>(() => OnnxModel.FromPretrained(dir));
+            StringAssert.Contains(missing.Message, Path.Combine(dir, "config.json"));
+            File.WriteAllText(Path.Combine(dir, "config.json"), "{\"model_type\": \"bert\",");
+            var bad = Assert.ThrowsExactly<InvalidDataException>(() => OnnxModel.FromPretrained(dir));
+            StringAssert.Contains(bad.Message, Path.Combine(dir, "config.json"));
+            Assert.IsInstanceOfType<JsonException>(bad.InnerException);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
