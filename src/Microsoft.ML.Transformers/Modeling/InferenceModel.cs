@@ -1,0 +1,157 @@
+using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.OnnxRuntime;
+using Microsoft.ML.Transformers.Torch;
+using static Microsoft.ML.Transformers.Torch.torch;
+
+namespace Microsoft.ML.Transformers.Modeling;
+
+/// <summary>Which engine runs a model.</summary>
+public enum Engine
+{
+    /// <summary>Weights from model.safetensors, run eagerly on libtorch.</summary>
+    LibTorch,
+    /// <summary>An ONNX export (onnx/model.onnx) run by ONNX Runtime.</summary>
+    OnnxRuntime,
+}
+
+/// <summary>The head a task needs; each maps to a model registry.</summary>
+public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM }
+
+/// <summary>A padded batch of token ids, row-major [BatchSize, SequenceLength].</summary>
+public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength);
+
+/// <summary>
+/// One interface over both engines, so that pipelines do not care which runs the model. Outputs are named as the
+/// ONNX exports of Optimum / Transformers.js name them: logits; start_logits and end_logits; last_hidden_state.
+/// Implementations are safe to call from several threads at once.
+/// </summary>
+public interface IInferenceModel : IDisposable
+{
+    PretrainedConfig Config { get; }
+    Engine Engine { get; }
+    ModelHead Head { get; }
+    /// <summary>Runs the batch without gradients and returns host copies of the outputs.</summary>
+    NamedTensors Run(InferenceBatch batch);
+}
+
+public sealed record InferenceModelOptions
+{
+    /// <summary>null: libtorch when the folder has safetensors weights, else ONNX Runtime when it has an ONNX export.</summary>
+    public Engine? Engine { get; init; }
+    /// <summary>libtorch device (CPU by default).</summary>
+    public Device? Device { get; init; }
+    /// <summary>Which ONNX file and session settings (ONNX Runtime only).</summary>
+    public OnnxModelOptions? Onnx { get; init; }
+}
+
+public static class InferenceModel
+{
+    public static ModelRegistry RegistryFor(ModelHead head) => head switch
+    {
+        ModelHead.Base => ModelRegistries.Base,
+        ModelHead.SequenceClassification => ModelRegistries.SequenceClassification,
+        ModelHead.TokenClassification => ModelRegistries.TokenClassification,
+        ModelHead.QuestionAnswering => ModelRegistries.QuestionAnswering,
+        ModelHead.MaskedLM => ModelRegistries.MaskedLM,
+        _ => throw new ArgumentOutOfRangeException(nameof(head), head, null),
+    };
+
+    /// <summary>Opens a model folder for <paramref name="head"/> on the engine the options or the folder's files choose.</summary>
+    public static IInferenceModel Load(string folder, ModelHead head, InferenceModelOptions? options = null)
+    {
+        options ??= new InferenceModelOptions();
+        var engine = options.Engine ?? DetectEngine(folder);
+        return engine switch
+        {
+            Engine.LibTorch => new TorchInferenceModel(
+                RegistryFor(head).FromPretrained(folder, new ModelLoadOptions { Device = options.Device }), head),
+            Engine.OnnxRuntime => OnnxInferenceModel.Open(folder, head, options.Onnx),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), engine, "unknown engine"),
+        };
+    }
+
+    internal static Engine DetectEngine(string folder)
+    {
+        if (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "model.safetensors.index.json")))
+            return Engine.LibTorch;
+        if (File.Exists(Path.Combine(folder, "onnx", "model.onnx")) || File.Exists(Path.Combine(folder, "model.onnx")))
+            return Engine.OnnxRuntime;
+        throw new FileNotFoundException(
+            $"No weights in '{folder}': looked for model.safetensors, model.safetensors.index.json, onnx/model.onnx and model.onnx.");
+    }
+}
+
+/// <summary>A <see cref="PreTrainedModel"/> behind <see cref="IInferenceModel"/>: eval mode, no_grad, temporaries freed per call.</summary>
+public sealed class TorchInferenceModel : IInferenceModel
+{
+    private readonly bool _takesTokenTypes;
+
+    public TorchInferenceModel(PreTrainedModel model, ModelHead head)
+    {
+        Model = model;
+        Head = head;
+        model.eval();
+        // DistilBERT has no token-type embeddings; BERT and RoBERTa do.
+        _takesTokenTypes = model.Config.ContainsKey("type_vocab_size") || model.Config is BertLikeConfig;
+    }
+
+    public PreTrainedModel Model { get; }
+    public PretrainedConfig Config => Model.Config;
+    public Engine Engine => Engine.LibTorch;
+    public ModelHead Head { get; }
+
+    public NamedTensors Run(InferenceBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var device = Model.Device;
+        var inputs = ModelInputs.FromArrays(batch.InputIds, batch.AttentionMask, _takesTokenTypes ? batch.TokenTypeIds : null,
+            batch.BatchSize, batch.SequenceLength, device);
+        var o = Model.Forward(inputs);
+        var result = new List<NamedTensor>();
+        void Add(string name, Tensor? t)
+        {
+            if (t is null) return;
+            using var f = t.to(ScalarType.Float32);
+            result.Add(new NamedTensor(name, TensorElementType.Float, t.shape, f.data<float>()));
+        }
+        Add("logits", o.Logits);
+        Add("start_logits", o.StartLogits);
+        Add("end_logits", o.EndLogits);
+        Add("last_hidden_state", o.LastHiddenState);
+        Add("pooler_output", o.PoolerOutput);
+        return new NamedTensors(result);
+    }
+
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>An ONNX export behind <see cref="IInferenceModel"/>; feeds only the inputs the graph declares.</summary>
+public sealed class OnnxInferenceModel : IInferenceModel
+{
+    private OnnxInferenceModel(OnnxModel model, PretrainedConfig config, ModelHead head)
+    {
+        Model = model;
+        Config = config;
+        Head = head;
+    }
+
+    public OnnxModel Model { get; }
+    public PretrainedConfig Config { get; }
+    public Engine Engine => Engine.OnnxRuntime;
+    public ModelHead Head { get; }
+
+    public static OnnxInferenceModel Open(string folder, ModelHead head, OnnxModelOptions? options = null)
+    {
+        var config = AutoConfig.FromPretrained(folder);
+        return new OnnxInferenceModel(OnnxModel.FromPretrained(folder, options), config, head);
+    }
+
+    public NamedTensors Run(InferenceBatch batch) =>
+        Model.Run(batch.InputIds, batch.AttentionMask,
+            // a null array would convert to an empty (not absent) ReadOnlyMemory
+            batch.TokenTypeIds is { } types ? new ReadOnlyMemory<long>(types) : (ReadOnlyMemory<long>?)null,
+            batch.BatchSize, batch.SequenceLength);
+
+    public void Dispose() => Model.Dispose();
+}
