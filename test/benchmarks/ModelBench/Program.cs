@@ -1,7 +1,7 @@
 // Times eval forward passes of a checkpoint folder through our libtorch path, printing one JSON object
 // {"batch": median_ms, ...}. The anchors (PyTorch eager from Python, ONNX Runtime, Transformers.js) are timed by
 // test/benchmarks/run.sh in the same run.
-//   ModelBench --model DIR [--engine libtorch|onnx] [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--onednn]
+//   ModelBench --model DIR [--engine libtorch|onnx] [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--gemm auto|blas|onednn]
 // --engine onnx runs DIR/onnx/model.onnx through our ONNX Runtime binding (intra-op threads = --threads, sequential,
 // all graph optimizations: the settings Transformers.js uses on onnxruntime-node).
 using System.Diagnostics;
@@ -21,7 +21,7 @@ int seq = int.Parse(opts.GetValueOrDefault("seq", "128"), CultureInfo.InvariantC
 int runs = int.Parse(opts.GetValueOrDefault("runs", "10"), CultureInfo.InvariantCulture);
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
 var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
-Microsoft.ML.Transformers.Torch.torch.nn.Linear.UseOneDnnForInference = opts.ContainsKey("onednn");
+Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Backend = Enum.Parse<Microsoft.ML.Transformers.Torch.LinearBackend>(opts.GetValueOrDefault("gemm", "Auto"), ignoreCase: true);
 
 bool onnx = opts.GetValueOrDefault("engine", "libtorch") == "onnx";
 Microsoft.ML.Transformers.Torch.torch.set_num_threads(threads);
@@ -52,5 +52,6 @@ foreach (var batch in batches)
     times.Sort();
     results.Add($"\"{batch}\": {times[times.Count / 2].ToString("F2", CultureInfo.InvariantCulture)}");
 }
+if (!onnx) Console.Error.WriteLine($"libtorch inference GEMM: {Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Resolved}");
 Console.WriteLine("{" + string.Join(", ", results) + "}");
 
