@@ -104,7 +104,7 @@ public sealed class Encoding
             overflow.Add(Merge(ao.Clone(), b.Clone()));
             foreach (var bo in b.Overflowing) overflow.Add(Merge(ao.Clone(), bo.Clone()));
         }
-        foreach (var bo in b.Overflowing) overflow.Add(Merge(a.CloneWithout(), bo.Clone()));
+        foreach (var bo in b.Overflowing) overflow.Add(Merge(a.Clone(), bo.Clone())); // self keeps its own windows (nested), as in Rust
         var r = new Encoding([.. a.Ids, .. b.Ids], [.. a.Tokens, .. b.Tokens], [.. a.Offsets, .. b.Offsets], [.. a.TypeIds, .. b.TypeIds],
             [.. a.AttentionMask, .. b.AttentionMask], [.. a.SpecialTokensMask, .. b.SpecialTokensMask], [.. a.WordIds, .. b.WordIds],
             [.. a.SequenceIds, .. b.SequenceIds]);

@@ -104,8 +104,16 @@ public class TokenizerParityTests
         if (!TokenizerGoldens.Ints(g["sm"]).SequenceEqual(e.SpecialTokensMask)) return $"special mask [{string.Join(',', e.SpecialTokensMask)}]";
         var w = TokenizerGoldens.Ints(g["w"]);
         if (!w.SequenceEqual(e.WordIds.Select(x => x ?? -1))) return $"word ids [{string.Join(',', e.WordIds.Select(x => x ?? -1))}] != [{string.Join(',', w)}]";
-        int nov = (g["ov"] as JsonArray)?.Count ?? 0;
+        var am = g["am"] != null ? TokenizerGoldens.Ints(g["am"]) : Enumerable.Repeat(1, ids.Length).ToArray();
+        if (!am.SequenceEqual(e.AttentionMask)) return $"attention mask [{string.Join(',', e.AttentionMask)}] != [{string.Join(',', am)}]";
+        var ov = g["ov"] as JsonArray;
+        int nov = ov?.Count ?? 0;
         if (nov != e.Overflowing.Count) return $"{e.Overflowing.Count} overflowing != {nov}";
+        for (int i = 0; i < nov; i++)
+        {
+            string? d = CompareFull(e.Overflowing[i], (JsonObject)ov![i]!);
+            if (d != null) return $"overflowing[{i}]: {d}";
+        }
         return null;
     }
 
