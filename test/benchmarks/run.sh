@@ -25,8 +25,8 @@ model_bench() {
   local mb="dotnet test/benchmarks/ModelBench/bin/Release/net10.0/ModelBench.dll --model $dir --threads $THREADS --runs $RUNS --warmup 3"
   echo "[bench] model: ours (libtorch)";        $mb --engine libtorch > "$OUT/model-ours-libtorch.json"
   echo "[bench] model: ours (ONNX Runtime)";    $mb --engine onnx > "$OUT/model-ours-onnx.json"
-  echo "[bench] model: PyTorch eager, HF-shaped modules"
-  /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl plain --runs "$RUNS" > "$OUT/model-torch-plain.json"
+  echo "[bench] model: PyTorch eager (nn.Linear, nn.LayerNorm, F.gelu, matmul-softmax attention: how HF eager BERT runs)"
+  /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager.json"
   echo "[bench] model: PyTorch nn.TransformerEncoderLayer (fused inference path)"
   /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl nn --runs "$RUNS" > "$OUT/model-torch-nn.json"
   echo "[bench] model: onnxruntime-node and Transformers.js"
@@ -36,7 +36,7 @@ import json, sys, os
 out = sys.argv[1]
 load = lambda n: json.load(open(os.path.join(out, n)))
 ours_t, ours_o = load("model-ours-libtorch.json"), load("model-ours-onnx.json")
-plain, nn = load("model-torch-plain.json"), load("model-torch-nn.json")
+plain, nn = load("model-torch-eager.json"), load("model-torch-nn.json")
 node = load("model-node.json")
 def node_ms(batch, key):
     for r in node.get("results", []):
