@@ -226,6 +226,7 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
         if (firstNonAscii < 0) return;
         if (span.IsNormalized(NetForm)) return;
         var w = new TransformWriter(text, scratch);
+        if (firstNonAscii > 0) firstNonAscii--; // the ASCII character before may be the base of a combining mark
         w.Copy(firstNonAscii);
         int i = firstNonAscii;
         var runes = new List<int>(8);
@@ -234,11 +235,12 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
             int segStart = i;
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (cp < 0x80) { w.Copy(width); continue; }
+            // an ASCII letter is a segment of its own unless combining marks follow it ("e" + U+0301 composes)
+            if (cp < 0x80 && (i >= span.Length || span[i] < 0x300 || !IsCombining(NormalizedText.RuneAt(span, i, out _)))) { w.Copy(width); continue; }
             while (i < span.Length)
             {
                 int next = NormalizedText.RuneAt(span, i, out int nw);
-                if (!(UnicodeInfo.IsMark(next) || (next >= 0x1160 && next <= 0x11FF))) break;
+                if (!IsCombining(next)) break;
                 i += nw;
             }
             var seg = span[segStart..i];
@@ -248,6 +250,9 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
         }
         text.Swap(scratch);
     }
+
+    /// <summary>Marks and Hangul medial/final jamo attach to the preceding character when (de)composing.</summary>
+    private static bool IsCombining(int cp) => UnicodeInfo.IsMark(cp) || (cp >= 0x1160 && cp <= 0x11FF) || cp == 0x3099 || cp == 0x309A;
 
     /// <summary>Hugging Face's replace rule: k old code points become m new ones.</summary>
     internal static void WriteReplacement(ref TransformWriter w, int oldCount, ReadOnlySpan<char> replacement)
