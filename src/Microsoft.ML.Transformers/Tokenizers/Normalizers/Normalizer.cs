@@ -246,9 +246,59 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
             var seg = span[segStart..i];
             string norm = seg.ToString().Normalize(NetForm);
             if (norm.AsSpan().SequenceEqual(seg)) { w.Copy(i - segStart); continue; }
-            WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
+            if (!WriteByOwners(ref w, seg, norm, Form is UnicodeForm.NFKC or UnicodeForm.NFKD))
+                WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
         }
         text.Swap(scratch);
+    }
+
+    /// <summary>
+    /// Aligns each output character with the input characters it came from, found by decomposing both sides: a
+    /// composed character replaces its first source and drops the others (e + U+0301 gives é aligned to e), a mark
+    /// that stayed separate keeps its own alignment, extra characters of a decomposition are inserted. Returns false
+    /// when the decompositions do not line up (reordering), leaving the caller to apply the plain rule.
+    /// </summary>
+    private static bool WriteByOwners(ref TransformWriter w, ReadOnlySpan<char> seg, string norm, bool compat)
+    {
+        var form = compat ? NormalizationForm.FormKD : NormalizationForm.FormD;
+        Span<int> owners = stackalloc int[64];
+        int total = 0, k = 0, owner = 0;
+        while (k < seg.Length)
+        {
+            NormalizedText.RuneAt(seg, k, out int cw);
+            int n = ReplaceNormalizer.CountRunes(seg.Slice(k, cw).ToString().Normalize(form));
+            if (total + n > owners.Length) return false;
+            for (int j = 0; j < n; j++) owners[total++] = owner;
+            owner++;
+            k += cw;
+        }
+        // check first that the output decomposes to the same length
+        int sum = 0, i = 0;
+        while (i < norm.Length)
+        {
+            NormalizedText.RuneAt(norm, i, out int cw);
+            sum += ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
+            i += cw;
+        }
+        if (sum != total) return false;
+        int pos = 0, consumed = 0; // consumed: input characters already taken
+        i = 0;
+        while (i < norm.Length)
+        {
+            int cp = NormalizedText.RuneAt(norm, i, out int cw);
+            int n = ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
+            i += cw;
+            int maxOwner = -1;
+            for (int j = pos; j < pos + n; j++) maxOwner = Math.Max(maxOwner, owners[j]);
+            pos += n;
+            if (maxOwner < consumed) { w.Insert(cp); continue; }
+            w.Replace(cp);
+            int extra = maxOwner - consumed; // the later sources this character absorbed
+            if (extra > 0) w.Skip(extra);
+            consumed = maxOwner + 1;
+        }
+        if (consumed < owner) w.Skip(owner - consumed);
+        return true;
     }
 
     /// <summary>Marks and Hangul medial/final jamo attach to the preceding character when (de)composing.</summary>
