@@ -216,7 +216,7 @@ public sealed partial class Tokenizer
         var typeIds = new int[n];
         var attention = new int[n];
         for (int i = 0; i < n; i++) { words[i] = ctx.Words[i]; seq[i] = typeId; typeIds[i] = typeId; attention[i] = 1; }
-        return new Encoding(ctx.Ids[..n], ctx.Tokens[..n], ctx.Offsets[..n], typeIds, attention, new int[n], words, seq);
+        return new Encoding(ctx.Ids[..n], ctx.Tokens[..n], ctx.Offsets[..n], typeIds, attention, new int[n], words, seq) { Source = text };
     }
 
     /// <summary>Lone surrogates cannot be tokenized (they are not Unicode scalar values): fail clearly instead.</summary>
