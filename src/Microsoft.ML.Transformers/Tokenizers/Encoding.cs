@@ -21,6 +21,9 @@ public sealed class Encoding
 
     public int Length => Ids.Length;
 
+    /// <summary>The text a single-sequence encoding came from (offset trimming needs its surrogate pairs).</summary>
+    internal string? Source;
+
     internal Encoding(int[] ids, string[] tokens, (int, int)[] offsets, int[] typeIds, int[] attention, int[] special, int?[] words, int?[] seq)
     {
         Ids = ids; Tokens = tokens; Offsets = offsets; TypeIds = typeIds; AttentionMask = attention;
@@ -32,7 +35,7 @@ public sealed class Encoding
     internal Encoding Slice(int start, int stop)
     {
         return new Encoding(Ids[start..stop], Tokens[start..stop], Offsets[start..stop], TypeIds[start..stop],
-            AttentionMask[start..stop], SpecialTokensMask[start..stop], WordIds[start..stop], SequenceIds[start..stop]);
+            AttentionMask[start..stop], SpecialTokensMask[start..stop], WordIds[start..stop], SequenceIds[start..stop]) { Source = Source };
     }
 
     internal Encoding Clone()

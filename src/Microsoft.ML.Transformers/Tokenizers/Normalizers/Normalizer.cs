@@ -121,7 +121,7 @@ public sealed class LowercaseNormalizer : Normalizer
     }
 }
 
-/// <summary>Removes non-spacing marks (use after NFD/NFKD).</summary>
+/// <summary>Removes combining marks (Mn, Mc, Me, as Hugging Face's <c>is_combining_mark</c>); use after NFD/NFKD.</summary>
 public sealed class StripAccentsNormalizer : Normalizer
 {
     internal override void Normalize(NormalizedText text, NormalizedText scratch)
@@ -133,7 +133,7 @@ public sealed class StripAccentsNormalizer : Normalizer
         {
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (UnicodeInfo.IsNonSpacingMark(cp)) w.Skip(1); else w.Replace(cp);
+            if (UnicodeInfo.IsMark(cp)) w.Skip(1); else w.Replace(cp);
         }
         text.Swap(scratch);
     }
@@ -226,6 +226,7 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
         if (firstNonAscii < 0) return;
         if (span.IsNormalized(NetForm)) return;
         var w = new TransformWriter(text, scratch);
+        if (firstNonAscii > 0) firstNonAscii--; // the ASCII character before may be the base of a combining mark
         w.Copy(firstNonAscii);
         int i = firstNonAscii;
         var runes = new List<int>(8);
@@ -234,20 +235,82 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
             int segStart = i;
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (cp < 0x80) { w.Copy(width); continue; }
+            // an ASCII letter is a segment of its own unless combining marks follow it ("e" + U+0301 composes)
+            if (cp < 0x80 && (i >= span.Length || span[i] < 0x300 || !IsCombining(NormalizedText.RuneAt(span, i, out _)))) { w.Copy(width); continue; }
             while (i < span.Length)
             {
                 int next = NormalizedText.RuneAt(span, i, out int nw);
-                if (!(UnicodeInfo.IsMark(next) || (next >= 0x1160 && next <= 0x11FF))) break;
+                if (!IsCombining(next)) break;
                 i += nw;
             }
             var seg = span[segStart..i];
             string norm = seg.ToString().Normalize(NetForm);
             if (norm.AsSpan().SequenceEqual(seg)) { w.Copy(i - segStart); continue; }
-            WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
+            if (!WriteByOwners(ref w, seg, norm, Form is UnicodeForm.NFKC or UnicodeForm.NFKD))
+                WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
         }
         text.Swap(scratch);
     }
+
+    /// <summary>
+    /// Aligns each output character with the input characters it came from, found by decomposing both sides: a
+    /// composed character replaces its first source and drops the others (e + U+0301 gives é aligned to e), a mark
+    /// that stayed separate keeps its own alignment, extra characters of a decomposition are inserted. Returns false
+    /// when the decompositions do not line up (reordering), leaving the caller to apply the plain rule.
+    /// </summary>
+    private static bool WriteByOwners(ref TransformWriter w, ReadOnlySpan<char> seg, string norm, bool compat)
+    {
+        var form = compat ? NormalizationForm.FormKD : NormalizationForm.FormD;
+        // decomposed input code points with the index of the input character each came from
+        var flat = new List<(int Cp, int Owner)>(seg.Length * 2);
+        int k = 0, owner = 0;
+        while (k < seg.Length)
+        {
+            NormalizedText.RuneAt(seg, k, out int cw);
+            string d = seg.Slice(k, cw).ToString().Normalize(form);
+            int j = 0;
+            while (j < d.Length) { flat.Add((NormalizedText.RuneAt(d, j, out int dw), owner)); j += dw; }
+            owner++;
+            k += cw;
+        }
+        var used = new bool[flat.Count];
+        // for every output character: the input characters its decomposition is made of (matched by value, so
+        // canonical reordering is followed)
+        var outputs = new List<(int Cp, int MaxOwner)>();
+        int i = 0;
+        while (i < norm.Length)
+        {
+            int cp = NormalizedText.RuneAt(norm, i, out int cw);
+            string d = norm.Substring(i, cw).Normalize(form);
+            i += cw;
+            int maxOwner = -1, j = 0;
+            while (j < d.Length)
+            {
+                int dc = NormalizedText.RuneAt(d, j, out int dw);
+                j += dw;
+                int at = -1;
+                for (int f = 0; f < flat.Count; f++) if (!used[f] && flat[f].Cp == dc) { at = f; break; }
+                if (at < 0) return false;
+                used[at] = true;
+                maxOwner = Math.Max(maxOwner, flat[at].Owner);
+            }
+            outputs.Add((cp, maxOwner));
+        }
+        if (used.Any(u => !u)) return false;
+        int consumed = 0;
+        foreach (var (cp, maxOwner) in outputs)
+        {
+            if (maxOwner < consumed) { w.Insert(cp); continue; }
+            w.Replace(cp);
+            if (maxOwner > consumed) w.Skip(maxOwner - consumed); // the later sources this character absorbed
+            consumed = maxOwner + 1;
+        }
+        if (consumed < owner) w.Skip(owner - consumed);
+        return true;
+    }
+
+    /// <summary>Marks and Hangul medial/final jamo attach to the preceding character when (de)composing.</summary>
+    private static bool IsCombining(int cp) => UnicodeInfo.IsMark(cp) || (cp >= 0x1160 && cp <= 0x11FF) || cp == 0x3099 || cp == 0x309A;
 
     /// <summary>Hugging Face's replace rule: k old code points become m new ones.</summary>
     internal static void WriteReplacement(ref TransformWriter w, int oldCount, ReadOnlySpan<char> replacement)
