@@ -1,0 +1,22 @@
+namespace Microsoft.ML.Transformers.Tokenizers;
+
+public enum TruncationStrategy { LongestFirst, OnlyFirst, OnlySecond }
+public enum TruncationDirection { Right, Left }
+public enum PaddingDirection { Right, Left }
+
+/// <summary>Truncation settings (tokenizer.json's <c>truncation</c>). Windows past max_length go to <see cref="Encoding.Overflowing"/>.</summary>
+public sealed record TruncationOptions(int MaxLength, TruncationStrategy Strategy = TruncationStrategy.LongestFirst, int Stride = 0,
+    TruncationDirection Direction = TruncationDirection.Right);
+
+/// <summary>Padding settings (tokenizer.json's <c>padding</c>). <see cref="Length"/> null pads to the longest in the batch.</summary>
+public sealed record PaddingOptions(int? Length = null, PaddingDirection Direction = PaddingDirection.Right, int? PadToMultipleOf = null,
+    int PadId = 0, int PadTypeId = 0, string PadToken = "[PAD]");
+
+/// <summary>Thrown when tokenizer files are malformed; the message names the file and the JSON path.</summary>
+public sealed class TokenizerFormatException(string message, Exception? inner = null) : FormatException(message, inner);
+
+/// <summary>Thrown when tokenizer.json names a component this library does not implement.</summary>
+public sealed class TokenizerNotSupportedException(string message) : NotSupportedException(message);
+
+/// <summary>Thrown when truncation cannot satisfy max_length (Hugging Face's TruncationError).</summary>
+public sealed class TruncationException(string message) : InvalidOperationException(message);

@@ -1,0 +1,470 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Microsoft.ML.Transformers.Tokenizers;
+
+/// <summary>Reads tokenizer.json (current format and the older one whose model has no "type").</summary>
+internal sealed class TokenizerJson(string file)
+{
+    private readonly string _file = file;
+
+    private TokenizerFormatException Error(string path, string expected, JsonNode? found) =>
+        new($"{_file}: at '{path}': expected {expected}, found {Describe(found)}");
+
+    private static string Describe(JsonNode? n) => n switch
+    {
+        null => "nothing (missing or null)",
+        JsonObject => "an object",
+        JsonArray => "an array",
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => $"the string \"{Trim(v.GetValue<string>())}\"",
+            JsonValueKind.True or JsonValueKind.False => $"the boolean {v.ToJsonString()}",
+            _ => $"the number {v.ToJsonString()}",
+        },
+        _ => n.ToJsonString(),
+    };
+
+    private static string Trim(string s) => s.Length > 40 ? s[..40] + "..." : s;
+
+    private TokenizerNotSupportedException Unsupported(string path, string what, string? type, string supported) =>
+        new($"{_file}: at '{path}': {what} type '{type}' is not supported (supported: {supported})");
+
+    // ---- typed accessors that name the JSON path on failure ----
+
+    public JsonObject Obj(JsonNode? n, string path) => n as JsonObject ?? throw Error(path, "an object", n);
+    public JsonArray Arr(JsonNode? n, string path) => n as JsonArray ?? throw Error(path, "an array", n);
+
+    public string Str(JsonObject o, string key, string path)
+    {
+        var n = o[key];
+        if (n is JsonValue v && v.TryGetValue(out string? s)) return s;
+        throw Error($"{path}.{key}", "a string", n);
+    }
+
+    public string? OptStr(JsonObject o, string key, string path)
+    {
+        var n = o[key];
+        if (n == null) return null;
+        if (n is JsonValue v && v.TryGetValue(out string? s)) return s;
+        throw Error($"{path}.{key}", "a string or null", n);
+    }
+
+    public bool Bool(JsonObject o, string key, string path, bool fallback)
+    {
+        var n = o[key];
+        if (n == null) return fallback;
+        if (n is JsonValue v && v.TryGetValue(out bool b)) return b;
+        throw Error($"{path}.{key}", "a boolean", n);
+    }
+
+    public bool? OptBool(JsonObject o, string key, string path)
+    {
+        var n = o[key];
+        if (n == null) return null;
+        if (n is JsonValue v && v.TryGetValue(out bool b)) return b;
+        throw Error($"{path}.{key}", "a boolean or null", n);
+    }
+
+    public int Int(JsonObject o, string key, string path, int? fallback = null)
+    {
+        var n = o[key];
+        if (n == null && fallback.HasValue) return fallback.Value;
+        if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int i)) return i;
+        throw Error($"{path}.{key}", "an integer", n);
+    }
+
+    public int? OptInt(JsonObject o, string key, string path)
+    {
+        var n = o[key];
+        if (n == null) return null;
+        if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int i)) return i;
+        throw Error($"{path}.{key}", "an integer or null", n);
+    }
+
+    private static double Num(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : double.NaN;
+
+    // ---- whole file ----
+
+    public Tokenizer Load(JsonObject root, TokenizerConfig? config)
+    {
+        var added = new List<AddedToken>();
+        if (root["added_tokens"] is JsonNode addedNode)
+        {
+            var arr = Arr(addedNode, "added_tokens");
+            for (int i = 0; i < arr.Count; i++)
+            {
+                string p = $"added_tokens[{i}]";
+                var t = Obj(arr[i], p);
+                added.Add(new AddedToken(Int(t, "id", p), Str(t, "content", p), Bool(t, "special", p, false), Bool(t, "single_word", p, false),
+                    Bool(t, "lstrip", p, false), Bool(t, "rstrip", p, false), Bool(t, "normalized", p, !Bool(t, "special", p, false))));
+            }
+        }
+        var model = LoadModel(Obj(root["model"], "model"), "model");
+        var normalizer = root["normalizer"] is JsonNode nn ? LoadNormalizer(Obj(nn, "normalizer"), "normalizer") : null;
+        var pre = root["pre_tokenizer"] is JsonNode pn ? LoadPreTokenizer(Obj(pn, "pre_tokenizer"), "pre_tokenizer") : null;
+        var post = root["post_processor"] is JsonNode ppn ? LoadPostProcessor(Obj(ppn, "post_processor"), "post_processor") : null;
+        var dec = root["decoder"] is JsonNode dn ? LoadDecoder(Obj(dn, "decoder"), "decoder") : null;
+        var trunc = root["truncation"] is JsonNode tn ? LoadTruncation(Obj(tn, "truncation")) : null;
+        var pad = root["padding"] is JsonNode padn ? LoadPadding(Obj(padn, "padding")) : null;
+        return new Tokenizer(model, normalizer, pre, post, dec, added, trunc, pad, root, config);
+    }
+
+    private TruncationOptions LoadTruncation(JsonObject o)
+    {
+        const string p = "truncation";
+        var strategy = (OptStr(o, "strategy", p) ?? "LongestFirst") switch
+        {
+            "LongestFirst" => TruncationStrategy.LongestFirst,
+            "OnlyFirst" => TruncationStrategy.OnlyFirst,
+            "OnlySecond" => TruncationStrategy.OnlySecond,
+            var s => throw Error(p + ".strategy", "LongestFirst, OnlyFirst or OnlySecond", o["strategy"]),
+        };
+        var dir = (OptStr(o, "direction", p) ?? "Right") switch
+        {
+            "Right" => TruncationDirection.Right,
+            "Left" => TruncationDirection.Left,
+            _ => throw Error(p + ".direction", "Right or Left", o["direction"]),
+        };
+        return new TruncationOptions(Int(o, "max_length", p), strategy, Int(o, "stride", p, 0), dir);
+    }
+
+    private PaddingOptions LoadPadding(JsonObject o)
+    {
+        const string p = "padding";
+        int? length = null;
+        var s = o["strategy"];
+        if (s is JsonObject so && so["Fixed"] != null) length = Int(so, "Fixed", p + ".strategy");
+        else if (!(s is JsonValue sv && sv.TryGetValue(out string? ss) && ss == "BatchLongest") && s != null)
+            throw Error(p + ".strategy", "\"BatchLongest\" or {\"Fixed\": n}", s);
+        var dir = (OptStr(o, "direction", p) ?? "Right") switch
+        {
+            "Right" => PaddingDirection.Right,
+            "Left" => PaddingDirection.Left,
+            _ => throw Error(p + ".direction", "Right or Left", o["direction"]),
+        };
+        return new PaddingOptions(length, dir, OptInt(o, "pad_to_multiple_of", p), Int(o, "pad_id", p, 0), Int(o, "pad_type_id", p, 0),
+            OptStr(o, "pad_token", p) ?? "[PAD]");
+    }
+
+    // ---- model ----
+
+    public TokenizerModel LoadModel(JsonObject o, string p)
+    {
+        string? type = OptStr(o, "type", p);
+        if (type == null)
+        {
+            // Older files: infer from the fields present (as serde's untagged enum does).
+            if (o["merges"] != null) type = "BPE";
+            else if (o["vocab"] is JsonArray) type = "Unigram";
+            else if (o["continuing_subword_prefix"] != null || o["max_input_chars_per_word"] != null) type = "WordPiece";
+            else if (o["vocab"] is JsonObject) type = "WordLevel";
+            else throw Error(p, "a model object with \"type\" or with vocab/merges", o);
+        }
+        switch (type)
+        {
+            case "WordPiece":
+                return new WordPieceModel(Vocab(o, p), OptStr(o, "unk_token", p) ?? "[UNK]", OptStr(o, "continuing_subword_prefix", p) ?? "##",
+                    OptInt(o, "max_input_chars_per_word", p) ?? 100);
+            case "WordLevel":
+                return new WordLevelModel(Vocab(o, p), OptStr(o, "unk_token", p) ?? "<unk>");
+            case "BPE":
+            {
+                var vocab = Vocab(o, p);
+                var merges = Merges(Arr(o["merges"], p + ".merges"), p + ".merges");
+                try
+                {
+                    return new BpeModel(vocab, merges, OptStr(o, "unk_token", p), OptStr(o, "continuing_subword_prefix", p),
+                        OptStr(o, "end_of_word_suffix", p), Bool(o, "fuse_unk", p, false), Bool(o, "byte_fallback", p, false),
+                        Bool(o, "ignore_merges", p, false));
+                }
+                catch (BpeMergeException e)
+                {
+                    throw new TokenizerFormatException($"{_file}: at '{p}.merges[{e.Index}]': {e.Message}", e);
+                }
+            }
+            case "Unigram":
+            {
+                var arr = Arr(o["vocab"], p + ".vocab");
+                var pieces = new List<(string, double)>(arr.Count);
+                for (int i = 0; i < arr.Count; i++)
+                {
+                    string ip = $"{p}.vocab[{i}]";
+                    if (arr[i] is not JsonArray pair || pair.Count != 2 || pair[0] is not JsonValue pv || !pv.TryGetValue(out string? piece)
+                        || double.IsNaN(Num(pair[1])))
+                        throw Error(ip, "a [piece, score] pair", arr[i]);
+                    pieces.Add((piece, Num(pair[1])));
+                }
+                int? unk = OptInt(o, "unk_id", p);
+                if (unk is int u && (u < 0 || u >= pieces.Count)) throw Error(p + ".unk_id", $"an id below {pieces.Count}", o["unk_id"]);
+                return new UnigramModel(pieces, unk, Bool(o, "byte_fallback", p, false));
+            }
+            default:
+                throw Unsupported(p + ".type", "model", type, "BPE, WordPiece, WordLevel, Unigram");
+        }
+    }
+
+    private Dictionary<string, int> Vocab(JsonObject o, string p)
+    {
+        var v = Obj(o["vocab"], p + ".vocab");
+        var d = new Dictionary<string, int>(v.Count);
+        foreach (var (k, n) in v)
+        {
+            if (n is not JsonValue jv || jv.GetValueKind() != JsonValueKind.Number || !jv.TryGetValue(out int id))
+                throw Error($"{p}.vocab[\"{Trim(k)}\"]", "an integer id", n);
+            d[k] = id;
+        }
+        return d;
+    }
+
+    private List<(string, string)> Merges(JsonArray arr, string p)
+    {
+        var list = new List<(string, string)>(arr.Count);
+        for (int i = 0; i < arr.Count; i++)
+        {
+            var n = arr[i];
+            if (n is JsonValue v && v.TryGetValue(out string? s))
+            {
+                int k = s.IndexOf(' ');
+                if (k <= 0 || k == s.Length - 1 || s.IndexOf(' ', k + 1) >= 0)
+                    throw Error($"{p}[{i}]", "\"left right\" (two parts separated by one space)", n);
+                list.Add((s[..k], s[(k + 1)..]));
+            }
+            else if (n is JsonArray a && a.Count == 2 && a[0] is JsonValue a0 && a0.TryGetValue(out string? l) && a[1] is JsonValue a1 && a1.TryGetValue(out string? r))
+                list.Add((l, r));
+            else throw Error($"{p}[{i}]", "a merge \"left right\" or [left, right]", n);
+        }
+        return list;
+    }
+
+    // ---- normalizers ----
+
+    public Normalizer LoadNormalizer(JsonObject o, string p)
+    {
+        string type = Str(o, "type", p);
+        switch (type)
+        {
+            case "BertNormalizer":
+                return new BertNormalizer(Bool(o, "clean_text", p, true), Bool(o, "handle_chinese_chars", p, true), OptBool(o, "strip_accents", p),
+                    Bool(o, "lowercase", p, true));
+            case "NFC": return new UnicodeNormalizer(UnicodeForm.NFC);
+            case "NFD": return new UnicodeNormalizer(UnicodeForm.NFD);
+            case "NFKC": return new UnicodeNormalizer(UnicodeForm.NFKC);
+            case "NFKD": return new UnicodeNormalizer(UnicodeForm.NFKD);
+            case "Lowercase": return new LowercaseNormalizer();
+            case "StripAccents": return new StripAccentsNormalizer();
+            case "Strip": return new StripNormalizer(Bool(o, "strip_left", p, true), Bool(o, "strip_right", p, true));
+            case "Replace": return new ReplaceNormalizer(Pattern(o, p), Str(o, "content", p));
+            case "Prepend": return new PrependNormalizer(Str(o, "prepend", p));
+            case "Precompiled":
+            {
+                var cm = o["precompiled_charsmap"];
+                if (cm == null) return new SequenceNormalizer([]);
+                string b64 = Str(o, "precompiled_charsmap", p);
+                try { return new PrecompiledNormalizer(Convert.FromBase64String(b64)); }
+                catch (FormatException e) { throw new TokenizerFormatException($"{_file}: at '{p}.precompiled_charsmap': {e.Message}", e); }
+            }
+            case "Sequence":
+            {
+                var arr = Arr(o["normalizers"], p + ".normalizers");
+                var list = new List<Normalizer>();
+                for (int i = 0; i < arr.Count; i++) list.Add(LoadNormalizer(Obj(arr[i], $"{p}.normalizers[{i}]"), $"{p}.normalizers[{i}]"));
+                return new SequenceNormalizer(list);
+            }
+            default:
+                throw Unsupported(p + ".type", "normalizer", type,
+                    "BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, Precompiled, Sequence");
+        }
+    }
+
+    private SplitPattern Pattern(JsonObject o, string p)
+    {
+        var pat = Obj(o["pattern"], p + ".pattern");
+        if (pat["String"] != null) return SplitPattern.FromString(Str(pat, "String", p + ".pattern"));
+        if (pat["Regex"] != null)
+        {
+            string re = Str(pat, "Regex", p + ".pattern");
+            try { return SplitPattern.FromRegex(re); }
+            catch (ArgumentException e) { throw new TokenizerFormatException($"{_file}: at '{p}.pattern.Regex': invalid regex: {e.Message}", e); }
+        }
+        throw Error(p + ".pattern", "{\"String\": ...} or {\"Regex\": ...}", pat);
+    }
+
+    // ---- pre-tokenizers ----
+
+    public PreTokenizer LoadPreTokenizer(JsonObject o, string p)
+    {
+        string type = Str(o, "type", p);
+        switch (type)
+        {
+            case "BertPreTokenizer": return new BertPreTokenizer();
+            case "ByteLevel": return new ByteLevelPreTokenizer(Bool(o, "add_prefix_space", p, true), Bool(o, "use_regex", p, true), Bool(o, "trim_offsets", p, true));
+            case "Whitespace": return SplitPreTokenizer.Whitespace();
+            case "WhitespaceSplit": return new WhitespaceSplitPreTokenizer();
+            case "Metaspace":
+            {
+                string rep = OptStr(o, "replacement", p) ?? "\u2581";
+                if (rep.Length != 1) throw Error(p + ".replacement", "a single character", o["replacement"]);
+                return new MetaspacePreTokenizer(rep[0], Scheme(o, p), Bool(o, "split", p, true));
+            }
+            case "Split": return new SplitPreTokenizer(Pattern(o, p), Behavior(o, p, SplitBehavior.Isolated), Bool(o, "invert", p, false));
+            case "Punctuation": return SplitPreTokenizer.Punctuation(Behavior(o, p, SplitBehavior.Isolated));
+            case "Digits": return SplitPreTokenizer.Digits(Bool(o, "individual_digits", p, false));
+            case "Sequence":
+            {
+                var arr = Arr(o["pretokenizers"], p + ".pretokenizers");
+                var list = new List<PreTokenizer>();
+                for (int i = 0; i < arr.Count; i++) list.Add(LoadPreTokenizer(Obj(arr[i], $"{p}.pretokenizers[{i}]"), $"{p}.pretokenizers[{i}]"));
+                return new SequencePreTokenizer(list);
+            }
+            default:
+                throw Unsupported(p + ".type", "pre-tokenizer", type,
+                    "BertPreTokenizer, ByteLevel, Whitespace, WhitespaceSplit, Metaspace, Split, Punctuation, Digits, Sequence");
+        }
+    }
+
+    private PrependScheme Scheme(JsonObject o, string p)
+    {
+        string? s = OptStr(o, "prepend_scheme", p);
+        if (s == null) return Bool(o, "add_prefix_space", p, true) ? PrependScheme.Always : PrependScheme.Never;
+        return s switch
+        {
+            "always" => PrependScheme.Always,
+            "first" => PrependScheme.First,
+            "never" => PrependScheme.Never,
+            _ => throw Error(p + ".prepend_scheme", "always, first or never", o["prepend_scheme"]),
+        };
+    }
+
+    private SplitBehavior Behavior(JsonObject o, string p, SplitBehavior fallback)
+    {
+        string? b = OptStr(o, "behavior", p);
+        if (b == null) return fallback;
+        return b switch
+        {
+            "Removed" => SplitBehavior.Removed,
+            "Isolated" => SplitBehavior.Isolated,
+            "MergedWithPrevious" => SplitBehavior.MergedWithPrevious,
+            "MergedWithNext" => SplitBehavior.MergedWithNext,
+            "Contiguous" => SplitBehavior.Contiguous,
+            _ => throw Error(p + ".behavior", "Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous", o["behavior"]),
+        };
+    }
+
+    // ---- post-processors ----
+
+    public PostProcessor LoadPostProcessor(JsonObject o, string p)
+    {
+        string type = Str(o, "type", p);
+        switch (type)
+        {
+            case "TemplateProcessing":
+            {
+                var specials = new Dictionary<string, (int[], string[])>();
+                if (o["special_tokens"] is JsonNode sn)
+                {
+                    foreach (var (k, v) in Obj(sn, p + ".special_tokens"))
+                    {
+                        string sp = $"{p}.special_tokens[\"{k}\"]";
+                        var so = Obj(v, sp);
+                        var ids = Arr(so["ids"], sp + ".ids").Select((x, i) => x is JsonValue xv && xv.TryGetValue(out int id) ? id : throw Error($"{sp}.ids[{i}]", "an integer", x)).ToArray();
+                        var toks = Arr(so["tokens"], sp + ".tokens").Select((x, i) => x is JsonValue xv && xv.TryGetValue(out string? t) ? t : throw Error($"{sp}.tokens[{i}]", "a string", x)).ToArray();
+                        specials[k] = (ids, toks);
+                    }
+                }
+                var single = Template(Arr(o["single"], p + ".single"), p + ".single", specials);
+                var pair = Template(Arr(o["pair"], p + ".pair"), p + ".pair", specials);
+                return new TemplateProcessor(single, pair, specials);
+            }
+            case "BertProcessing":
+                return TemplateProcessor.Bert(TokenPair(o, "sep", p), TokenPair(o, "cls", p));
+            case "RobertaProcessing":
+                return new RobertaProcessor(TokenPair(o, "sep", p), TokenPair(o, "cls", p), Bool(o, "trim_offsets", p, true), Bool(o, "add_prefix_space", p, true));
+            case "ByteLevel":
+                return new ByteLevelProcessor(Bool(o, "trim_offsets", p, true), Bool(o, "add_prefix_space", p, true));
+            case "Sequence":
+            {
+                var arr = Arr(o["processors"], p + ".processors");
+                var list = new List<PostProcessor>();
+                for (int i = 0; i < arr.Count; i++) list.Add(LoadPostProcessor(Obj(arr[i], $"{p}.processors[{i}]"), $"{p}.processors[{i}]"));
+                return new SequenceProcessor(list);
+            }
+            default:
+                throw Unsupported(p + ".type", "post-processor", type, "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence");
+        }
+    }
+
+    private (string, int) TokenPair(JsonObject o, string key, string p)
+    {
+        var a = Arr(o[key], $"{p}.{key}");
+        if (a.Count == 2 && a[0] is JsonValue t && t.TryGetValue(out string? tok) && a[1] is JsonValue i && i.TryGetValue(out int id)) return (tok, id);
+        throw Error($"{p}.{key}", "[token, id]", a);
+    }
+
+    private List<TemplatePiece> Template(JsonArray arr, string p, Dictionary<string, (int[], string[])> specials)
+    {
+        var list = new List<TemplatePiece>();
+        for (int i = 0; i < arr.Count; i++)
+        {
+            string ip = $"{p}[{i}]";
+            var o = Obj(arr[i], ip);
+            if (o["Sequence"] is JsonNode sq)
+            {
+                var so = Obj(sq, ip + ".Sequence");
+                var id = Str(so, "id", ip + ".Sequence") switch
+                {
+                    "A" => TemplateSequence.A,
+                    "B" => TemplateSequence.B,
+                    _ => throw Error(ip + ".Sequence.id", "\"A\" or \"B\"", so["id"]),
+                };
+                list.Add(new TemplatePiece(false, id, "", Int(so, "type_id", ip + ".Sequence", 0)));
+            }
+            else if (o["SpecialToken"] is JsonNode st)
+            {
+                var so = Obj(st, ip + ".SpecialToken");
+                string id = Str(so, "id", ip + ".SpecialToken");
+                if (!specials.ContainsKey(id)) throw Error(ip + ".SpecialToken.id", "a token listed in special_tokens", so["id"]);
+                list.Add(new TemplatePiece(true, default, id, Int(so, "type_id", ip + ".SpecialToken", 0)));
+            }
+            else throw Error(ip, "{\"Sequence\": ...} or {\"SpecialToken\": ...}", o);
+        }
+        return list;
+    }
+
+    // ---- decoders ----
+
+    public Decoder LoadDecoder(JsonObject o, string p)
+    {
+        string type = Str(o, "type", p);
+        switch (type)
+        {
+            case "WordPiece": return new WordPieceDecoder(OptStr(o, "prefix", p) ?? "##", Bool(o, "cleanup", p, true));
+            case "ByteLevel": return new ByteLevelDecoder();
+            case "Metaspace":
+            {
+                string rep = OptStr(o, "replacement", p) ?? "\u2581";
+                if (rep.Length != 1) throw Error(p + ".replacement", "a single character", o["replacement"]);
+                return new MetaspaceDecoder(rep[0], Scheme(o, p));
+            }
+            case "BPEDecoder": return new BpeDecoder(OptStr(o, "suffix", p) ?? "</w>");
+            case "ByteFallback": return new ByteFallbackDecoder();
+            case "Fuse": return new FuseDecoder();
+            case "Strip":
+            {
+                string c = Str(o, "content", p);
+                if (c.Length != 1) throw Error(p + ".content", "a single character", o["content"]);
+                return new StripDecoder(c[0], Int(o, "start", p, 0), Int(o, "stop", p, 0));
+            }
+            case "Replace": return new ReplaceDecoder(Pattern(o, p), Str(o, "content", p));
+            case "Sequence":
+            {
+                var arr = Arr(o["decoders"], p + ".decoders");
+                var list = new List<Decoder>();
+                for (int i = 0; i < arr.Count; i++) list.Add(LoadDecoder(Obj(arr[i], $"{p}.decoders[{i}]"), $"{p}.decoders[{i}]"));
+                return new SequenceDecoder(list);
+            }
+            default:
+                throw Unsupported(p + ".type", "decoder", type, "WordPiece, ByteLevel, Metaspace, BPEDecoder, ByteFallback, Fuse, Strip, Replace, Sequence");
+        }
+    }
+}

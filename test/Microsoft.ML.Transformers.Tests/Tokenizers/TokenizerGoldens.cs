@@ -1,0 +1,90 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Transformers.Tokenizers;
+
+namespace Microsoft.ML.Transformers.Tests.Tokenizers;
+
+/// <summary>
+/// Access to the goldens written by test/oracles/tokenizers/make_goldens.js (Hugging Face Rust tokenizers via npm
+/// tokenizers@0.23.2) and to the real tokenizer files in ../shared/data/tokenizers.
+/// </summary>
+internal static class TokenizerGoldens
+{
+    public static string GoldenDir =>
+        Environment.GetEnvironmentVariable("MLT_TOKENIZER_GOLDENS") is { Length: > 0 } d ? d : TestPaths.Fixture("tokenizers", "golden");
+
+    public static string SharedDir => Path.GetFullPath(Path.Combine(TestPaths.RepoRoot, "..", "shared", "data", "tokenizers"));
+
+    public static string SharedFolder(string name)
+    {
+        string dir = Path.Combine(SharedDir, name);
+        if (!Directory.Exists(dir)) Assert.Inconclusive($"Shared tokenizer data not found at {dir} (../shared beside the checkout)");
+        return dir;
+    }
+
+    /// <summary>Loads a shared tokenizer the way the golden script does (llama2's ambiguous merges rewritten as pairs).</summary>
+    public static Tokenizer Load(string name)
+    {
+        string dir = SharedFolder(name);
+        if (name == "gpt2") return Tokenizer.FromVocabAndMerges(Path.Combine(dir, "vocab.json"), Path.Combine(dir, "merges.txt"));
+        var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
+        RepairMerges(root);
+        return Tokenizer.FromJson(root.ToJsonString(), Path.Combine(dir, "tokenizer.json"));
+    }
+
+    /// <summary>Same rule as make_goldens.js: split at the first space whose sides and their join are vocabulary entries.</summary>
+    public static void RepairMerges(JsonObject root)
+    {
+        if (root["model"]?["merges"] is not JsonArray merges) return;
+        var vocab = root["model"]!["vocab"] as JsonObject;
+        if (!merges.Any(m => m is JsonValue v && v.GetValue<string>().Split(' ').Length != 2)) return;
+        for (int i = 0; i < merges.Count; i++)
+        {
+            if (merges[i] is not JsonValue v) continue;
+            string x = v.GetValue<string>();
+            for (int k = 1; k < x.Length - 1; k++)
+            {
+                if (x[k] != ' ') continue;
+                string l = x[..k], r = x[(k + 1)..];
+                if (vocab!.ContainsKey(l) && vocab.ContainsKey(r) && vocab.ContainsKey(l + r)) { merges[i] = new JsonArray(l, r); break; }
+            }
+        }
+    }
+
+    public static List<JsonObject> ReadJsonl(string path)
+    {
+        if (!File.Exists(path)) Assert.Fail($"Golden file missing: {path} (run test/oracles/tokenizers/make_goldens.js)");
+        using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        using var reader = new StreamReader(gz, System.Text.Encoding.UTF8);
+        var list = new List<JsonObject>();
+        string? line;
+        while ((line = reader.ReadLine()) != null) if (line.Length > 0) list.Add((JsonObject)JsonNode.Parse(line)!);
+        return list;
+    }
+
+    public static List<(string Text, string? Pair)> Corpus() =>
+        ReadJsonl(TestPaths.Fixture("tokenizers", "corpus.jsonl.gz"))
+            .Select(o => (o["text"]!.GetValue<string>(), o["pair"]?.GetValue<string>())).ToList();
+
+    // ---- canonical form (must match canon() in make_goldens.js) ----
+
+    public static string Canon(Microsoft.ML.Transformers.Tokenizers.Encoding e)
+    {
+        var sb = new StringBuilder();
+        sb.AppendJoin(',', e.Ids).Append('\n');
+        sb.AppendJoin('\u0001', e.Tokens).Append('\n');
+        sb.AppendJoin(',', e.Offsets.SelectMany(o => new[] { o.Start, o.End })).Append('\n');
+        sb.AppendJoin(',', e.TypeIds).Append('\n');
+        sb.AppendJoin(',', e.SpecialTokensMask).Append('\n');
+        sb.AppendJoin(',', e.AttentionMask).Append('\n');
+        sb.AppendJoin(',', e.WordIds.Select(w => w ?? -1)).Append('\n');
+        sb.AppendJoin('\u0002', e.Overflowing.Select(Canon));
+        return sb.ToString();
+    }
+
+    public static string Digest(string s) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s)))[..16];
+
+    public static int[] Ints(JsonNode? n) => n is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : [];
+}
