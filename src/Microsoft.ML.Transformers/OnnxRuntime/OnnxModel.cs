@@ -120,7 +120,7 @@ public sealed class OnnxModel : IDisposable
 
     private static string FindModelFile(string dir, OnnxModelOptions options)
     {
-        string name = options.FileName ?? (options.Quantized ? "model_quantized.onnx" : "model.onnx");
+        string name = options.ModelFileName();
         if (!name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) name += ".onnx";
         string[] candidates = Path.GetDirectoryName(name) is { Length: > 0 }
             ? [Path.Combine(dir, name)]

@@ -54,6 +54,19 @@ public class ModelParityTests
         };
         Assert.IsTrue(inputs.AttentionMask!.eq(0).sum().item<long>() > 0, "the golden batch has padding");
 
+        // Inference path (no_grad: fused q/k/v, the chosen GEMM backend) against the same goldens.
+        using (no_grad())
+        {
+            var inference = model.Forward(inputs);
+            foreach (var key in new[] { "logits", "start_logits", "last_hidden_state" }.Where(g.Contains))
+            {
+                var actual = key switch { "logits" => inference.Logits, "start_logits" => inference.StartLogits, _ => inference.LastHiddenState };
+                Goldens.AssertClose(actual!, g.Tensor(key), 1e-5, $"{caseName} {key} (no_grad path)");
+            }
+            for (int i = 0; i < inference.HiddenStates!.Count; i++)
+                Goldens.AssertClose(inference.HiddenStates[i], g.Tensor($"hidden_states.{i}"), 1e-5, $"{caseName} hidden_states.{i} (no_grad path)");
+        }
+
         var output = model.Forward(inputs);
         var produced = new Dictionary<string, Tensor?>
         {

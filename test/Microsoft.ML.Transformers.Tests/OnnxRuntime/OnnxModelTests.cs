@@ -51,8 +51,19 @@ public class OnnxModelTests
             StringAssert.EndsWith(q.ModelPath, "model_quantized.onnx");
             AssertOutputs(key, RunFixture(q, key));
         }
-        using var f = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { FileName = "model_quantized" });
-        AssertOutputs(key, RunFixture(f, key));
+        using (var f = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { FileName = "model_quantized" }))
+            AssertOutputs(key, RunFixture(f, key));
+        using var d = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { Dtype = "q8", Quantized = false });
+        AssertOutputs(key, RunFixture(d, key));
+    }
+
+    [TestMethod]
+    public void UnknownDtypeListsTheKnownOnes()
+    {
+        var e = Assert.ThrowsExactly<ArgumentException>(() =>
+            OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { Dtype = "fp8" }));
+        StringAssert.Contains(e.Message, "'fp8'");
+        StringAssert.Contains(e.Message, "q8");
     }
 
     [TestMethod]
@@ -89,7 +100,7 @@ public class OnnxModelTests
     public void MissingOnnxFileListsWhatIsThere()
     {
         var e = Assert.ThrowsExactly<FileNotFoundException>(() =>
-            OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { FileName = "model_fp16.onnx" }));
+            OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"), new OnnxModelOptions { Dtype = "fp16" }));
         StringAssert.Contains(e.Message, Path.Combine("onnx", "model_fp16.onnx"));
         StringAssert.Contains(e.Message, Path.Combine("onnx", "model_quantized.onnx"));
     }

@@ -1,11 +1,13 @@
 // Times eval forward passes of a checkpoint folder through our libtorch path, printing one JSON object
 // {"batch": median_ms, ...}. The anchors (PyTorch eager from Python, ONNX Runtime, Transformers.js) are timed by
 // test/benchmarks/run.sh in the same run.
-//   ModelBench --model DIR [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--onednn]
+//   ModelBench --model DIR [--engine libtorch|onnx] [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--gemm auto|blas|onednn]
+// --engine onnx runs DIR/onnx/model.onnx through our ONNX Runtime binding (intra-op threads = --threads, sequential,
+// all graph optimizations: the settings Transformers.js uses on onnxruntime-node).
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Transformers.Modeling;
-using static Microsoft.ML.Transformers.Torch.torch;
+using Microsoft.ML.Transformers.OnnxRuntime;
 
 var opts = new Dictionary<string, string>();
 for (int i = 0; i < args.Length; i++)
@@ -19,10 +21,15 @@ int seq = int.Parse(opts.GetValueOrDefault("seq", "128"), CultureInfo.InvariantC
 int runs = int.Parse(opts.GetValueOrDefault("runs", "10"), CultureInfo.InvariantCulture);
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
 var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
-nn.Linear.UseOneDnnForInference = opts.ContainsKey("onednn");
+Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Backend = Enum.Parse<Microsoft.ML.Transformers.Torch.LinearBackend>(opts.GetValueOrDefault("gemm", "Auto"), ignoreCase: true);
 
-set_num_threads(threads);
-using var m = ModelRegistries.Base.FromPretrained(model);
+bool onnx = opts.GetValueOrDefault("engine", "libtorch") == "onnx";
+Microsoft.ML.Transformers.Torch.torch.set_num_threads(threads);
+using IInferenceModel m = InferenceModel.Load(model, ModelHead.Base, new InferenceModelOptions
+{
+    Engine = onnx ? Engine.OnnxRuntime : Engine.LibTorch,
+    Onnx = new OnnxModelOptions { Session = new OnnxSessionOptions { IntraOpThreads = threads } },
+});
 var vocab = m.Config.GetOrDefault("vocab_size", 30522);
 var results = new List<string>();
 foreach (var batch in batches)
@@ -32,32 +39,19 @@ foreach (var batch in batches)
     for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(5, vocab);
     var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
     var types = new long[ids.Length];
-    using var inputs = new DisposableInputs(ModelInputs.FromArrays(ids, mask, types, batch, seq));
+    var inputs = new InferenceBatch(ids, mask, types, batch, seq);
     var times = new List<double>();
     for (int r = 0; r < warmup + runs; r++)
     {
         var sw = Stopwatch.StartNew();
-        using (var scope = NewDisposeScope())
-        using (no_grad())
-        {
-            var o = m.Forward(inputs.Value);
-            _ = o.LastHiddenState!.shape;
-        }
+        var o = m.Run(inputs);
+        _ = o["last_hidden_state"].Shape;
         sw.Stop();
         if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
     }
     times.Sort();
     results.Add($"\"{batch}\": {times[times.Count / 2].ToString("F2", CultureInfo.InvariantCulture)}");
 }
+if (!onnx) Console.Error.WriteLine($"libtorch inference GEMM: {Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Resolved}");
 Console.WriteLine("{" + string.Join(", ", results) + "}");
 
-sealed class DisposableInputs(ModelInputs value) : IDisposable
-{
-    public ModelInputs Value { get; } = value;
-    public void Dispose()
-    {
-        Value.InputIds.Dispose();
-        Value.AttentionMask?.Dispose();
-        Value.TokenTypeIds?.Dispose();
-    }
-}

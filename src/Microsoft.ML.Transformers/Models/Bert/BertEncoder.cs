@@ -30,15 +30,49 @@ internal sealed class BertSelfAttention : nn.Module
     public (Tensor context, Tensor probs) forward(Tensor x, Tensor? additiveMask)
     {
         long b = x.size(0), s = x.size(1);
-        Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
-        var q = Split(_query.forward(x));
-        var k = Split(_key.forward(x));
-        var v = Split(_value.forward(x));
-        var scores = q.matmul(k.transpose(-1, -2)).div(Math.Sqrt(_headDim));
+        Tensor q, k, v, scores;
+        if (!training && !is_grad_enabled())
+        {
+            // Inference: one GEMM for q, k and v, with 1/sqrt(head_dim) folded into the query weights.
+            _fused ??= FuseQkv();
+            var qkv = _fused.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+            q = qkv.select(0, 0);
+            k = qkv.select(0, 1);
+            v = qkv.select(0, 2);
+            scores = q.matmul(k.transpose(-1, -2));
+        }
+        else
+        {
+            Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
+            q = Split(_query.forward(x));
+            k = Split(_key.forward(x));
+            v = Split(_value.forward(x));
+            scores = q.matmul(k.transpose(-1, -2)).div(Math.Sqrt(_headDim));
+        }
         if (additiveMask is not null) scores = scores.add(additiveMask);
         var probs = scores.softmax(-1);
         var context = _dropout.forward(probs).matmul(v).transpose(1, 2).reshape(b, s, _heads * _headDim);
         return (context, probs);
+    }
+
+    private nn.PackedLinear? _fused;
+
+    private nn.PackedLinear FuseQkv()
+    {
+        using var scope = NewDisposeScope();
+        double scale = 1 / Math.Sqrt(_headDim);
+        var w = cat([_query.weight.detach().mul(scale), _key.weight.detach(), _value.weight.detach()], 0);
+        var bias = cat([_query.bias!.detach().mul(scale), _key.bias!.detach(), _value.bias!.detach()], 0);
+        return new nn.PackedLinear(w.DetachFromDisposeScope(), bias.DetachFromDisposeScope());
+    }
+
+    protected override void OnModeChanged(bool training) => DropFused();
+    protected internal override void OnWeightsChanged() => DropFused();
+
+    private void DropFused()
+    {
+        _fused?.Dispose();
+        _fused = null;
     }
 }
 

@@ -4,15 +4,11 @@ public static partial class torch
 {
     public static partial class nn
     {
-        /// <summary>y = x W^T + b, weight [out, in] (torch.nn.Linear). In inference (eval mode, no_grad) it can run
-        /// through oneDNN with the weight packed once, see <see cref="UseOneDnnForInference"/>.</summary>
+        /// <summary>y = x W^T + b, weight [out, in] (torch.nn.Linear). In inference (eval mode, no_grad, CPU) the GEMM
+        /// is the one <see cref="InferenceGemm"/> picks; with oneDNN the weight is packed once and reused.</summary>
         public sealed class Linear : Module
         {
-            /// <summary>Route eval-mode, no-grad linears through oneDNN (packed weights) instead of the BLAS gemm.
-            /// Off by default: on this project's reference machine OpenBLAS was faster (see the benchmark note).</summary>
-            public static bool UseOneDnnForInference { get; set; }
-
-            private Tensor? _packed;
+            private PackedLinear? _packed;
 
             private readonly bool _tiedWeight;
 
@@ -49,10 +45,10 @@ public static partial class torch
 
             public Tensor forward(Tensor x)
             {
-                if (UseOneDnnForInference && !training && !is_grad_enabled() && weight.device.Type == DeviceType.CPU)
+                if (!training && weight.device.Type == DeviceType.CPU && !is_grad_enabled() && InferenceGemm.Resolved == LinearBackend.OneDnn)
                 {
-                    _packed ??= weight.detach().to_mkldnn().DetachFromDisposeScope();
-                    return functional.linear_mkldnn(x, _packed, bias);
+                    _packed ??= new PackedLinear(weight.detach(), bias?.detach());
+                    return _packed.forward(x);
                 }
                 return functional.linear(x, weight, bias);
             }

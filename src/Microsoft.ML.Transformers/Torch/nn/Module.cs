@@ -130,6 +130,7 @@ public static partial class torch
             {
                 if (_disposed) return;
                 _disposed = true;
+                OnWeightsChanged(); // releases caches derived from the weights (packed / fused copies)
                 foreach (var (_, child) in _children) child.Dispose();
                 foreach (var (_, t) in _parameters) t.Dispose();
                 foreach (var (_, t) in _buffers) t.Dispose();
