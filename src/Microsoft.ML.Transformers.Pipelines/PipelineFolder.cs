@@ -80,7 +80,12 @@ internal static class PipelineFolder
             o[k] = v switch
             {
                 null => null,
-                string or bool or int or long or double or float => JsonValue.Create(v),
+                string s => JsonValue.Create(s),
+                bool b => JsonValue.Create(b),
+                int i => JsonValue.Create(i),
+                long l => JsonValue.Create(l),
+                double d => JsonValue.Create(d),
+                float f => JsonValue.Create(f),
                 Enum e => JsonValue.Create(e.ToString()),
                 IEnumerable<string> list => new JsonArray(list.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
                 _ => throw new NotSupportedException($"Pipeline parameter '{k}' ({v.GetType().Name}) cannot be saved to {FileName}."),
