@@ -1,4 +1,5 @@
 using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.Torch;
 
 namespace Microsoft.ML.Transformers.Pipelines;
@@ -10,6 +11,8 @@ public sealed record PipelineOptions
     public Engine? Engine { get; init; }
     /// <summary>libtorch device (CPU by default).</summary>
     public Device? Device { get; init; }
+    /// <summary>Which ONNX file and session settings (threads, optimization level) when ONNX Runtime runs the model.</summary>
+    public OnnxModelOptions? Onnx { get; init; }
     /// <summary>Parameters every call starts from (top_k, batch_size, ...); call-time parameters win.</summary>
     public PipelineParameters? Parameters { get; init; }
 }

@@ -19,7 +19,7 @@ public static class Pipelines
         var engine = options.Engine ?? InferenceModel.DetectEngine(modelFolder);
         CheckHead(t, config, engine, modelFolder);
         var tokenizer = AutoTokenizer.FromPretrained(modelFolder);
-        var model = InferenceModel.Load(modelFolder, t.Head, new InferenceModelOptions { Engine = engine, Device = options.Device });
+        var model = InferenceModel.Load(modelFolder, t.Head, new InferenceModelOptions { Engine = engine, Device = options.Device, Onnx = options.Onnx });
         try
         {
             return t.Factory(new PipelineContext(t.Name, modelFolder, model, tokenizer, options.Parameters ?? new PipelineParameters()));
