@@ -53,20 +53,17 @@ public sealed class QuestionAnsweringPipeline(PipelineContext context)
         if (string.IsNullOrWhiteSpace(input.Question)) throw new ArgumentException("The question is empty.", nameof(input));
         if (string.IsNullOrWhiteSpace(input.Context)) throw new ArgumentException("The context is empty.", nameof(input));
         var (maxSeq, stride) = Lengths(p);
-        Encoding enc;
+        List<Encoding> windows;
         try
         {
-            // question first, only the context is cut; the windows past max_seq_len come back as overflowing encodings
-            enc = Tokenizer.Encode(input.Question, input.Context, addSpecialTokens: true,
-                truncation: new TruncationOptions(maxSeq, TruncationStrategy.OnlySecond, stride), padding: null);
+            // question first; only the context is cut into windows
+            windows = TokenWindows.Build(Tokenizer, input.Question, input.Context, maxSeq, stride);
         }
-        catch (TruncationException e)
+        catch (Exception e) when (e is ArgumentException or TruncationException)
         {
-            throw new ArgumentException(
-                $"The question does not leave room for the context in max_seq_len={maxSeq} tokens with doc_stride={stride}: {e.Message}", nameof(input), e);
+            throw new ArgumentException($"The question leaves no room for the context with max_seq_len={maxSeq}, doc_stride={stride}: {e.Message}", nameof(input), e);
         }
-        yield return new Span(enc);
-        foreach (var o in enc.Overflowing) yield return new Span(o);
+        foreach (var w in windows) yield return new Span(w);
     }
 
     protected override IReadOnlyList<SpanOutput> Forward(IReadOnlyList<Span> batch, PipelineParameters p)

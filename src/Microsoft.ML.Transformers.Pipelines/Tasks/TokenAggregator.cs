@@ -87,6 +87,31 @@ internal sealed class TokenAggregator(IReadOnlyDictionary<int, string> id2label,
     private string TokensToString(IEnumerable<string> tokens) =>
         tokenizer.Decoder is { } d ? d.Decode(tokens) : string.Join(" ", tokens);
 
+    /// <summary>Hugging Face's <c>aggregate_overlapping_entities</c>: of entities (from overlapping windows) whose spans overlap,
+    /// keep the longer, and of equally long ones the higher-scoring.</summary>
+    public static List<TokenClassificationResult> MergeOverlapping(List<TokenClassificationResult> entities)
+    {
+        if (entities.Count == 0) return entities;
+        var sorted = entities.OrderBy(e => e.Start).ToList();   // stable, as Python's sorted
+        var result = new List<TokenClassificationResult>();
+        var previous = sorted[0];
+        foreach (var e in sorted)
+        {
+            if (previous.Start <= e.Start && e.Start < previous.End)
+            {
+                int length = e.End - e.Start, previousLength = previous.End - previous.Start;
+                if (length > previousLength || length == previousLength && e.Score > previous.Score) previous = e;
+            }
+            else
+            {
+                result.Add(previous);
+                previous = e;
+            }
+        }
+        result.Add(previous);
+        return result;
+    }
+
     private static int ArgMax(double[] x)
     {
         int best = 0;

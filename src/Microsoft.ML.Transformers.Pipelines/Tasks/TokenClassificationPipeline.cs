@@ -16,24 +16,41 @@ public enum AggregationStrategy { None, Simple, First, Average, Max }
 
 /// <summary>
 /// token-classification (alias ner), as Hugging Face's <c>TokenClassificationPipeline</c>.
-/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max), <c>truncation</c>.
+/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max), <c>truncation</c>,
+/// <c>stride</c>: a text longer than the model is cut into windows overlapping by this many tokens, each one model pass
+/// (chunk); entities found twice in the overlap are merged as Hugging Face does (the longer span, then the higher score wins).
 /// </summary>
 public sealed class TokenClassificationPipeline(PipelineContext context)
-    : Pipeline<string, TokenClassificationPipeline.Features, TokenClassificationPipeline.Output, IReadOnlyList<TokenClassificationResult>>(context)
+    : ChunkPipeline<string, TokenClassificationPipeline.Features, TokenClassificationPipeline.Output, IReadOnlyList<TokenClassificationResult>>(context)
 {
-    public const string IgnoreLabels = "ignore_labels", Aggregation = "aggregation_strategy", Truncation = "truncation";
+    public const string IgnoreLabels = "ignore_labels", Aggregation = "aggregation_strategy", Truncation = "truncation", Stride = "stride";
 
     public sealed record Features(string Text, Encoding Encoding);
     public sealed record Output(string Text, Encoding Encoding, NamedTensors Tensors);
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
-        p.GetEnum<AggregationStrategy>(Aggregation); // fail early on an unknown strategy name
-        return new(p.Pick(Truncation), PipelineParameters.Empty, p.Pick(IgnoreLabels, Aggregation));
+        var strategy = p.GetEnum<AggregationStrategy>(Aggregation) ?? AggregationStrategy.None; // fails early on an unknown name
+        if (p.GetNullableInt(Stride, null) is int stride)
+        {
+            if (strategy == AggregationStrategy.None)
+                throw new ArgumentException("stride was given to process the whole text, but aggregation_strategy is none, which cannot merge the " +
+                    "windows' tokens; choose simple, first, average or max.", Stride);
+            if (stride < 0 || MaxLength is int max && stride >= max)
+                throw new ArgumentException($"stride must be between 0 and the model's max length ({MaxLength}) minus its special tokens; found {stride}.", Stride);
+        }
+        return new(p.Pick(Truncation, Stride), PipelineParameters.Empty, p.Pick(IgnoreLabels, Aggregation));
     }
 
-    protected override Features Preprocess(string input, PipelineParameters p) =>
-        new(input, EncodeText(input, null, p.GetBool(Truncation, false)));
+    protected override IEnumerable<Features> Preprocess(string input, PipelineParameters p)
+    {
+        if (p.GetNullableInt(Stride, null) is int stride && MaxLength is int max)
+        {
+            if (string.IsNullOrEmpty(input)) throw new ArgumentException($"The text is empty; {Task} needs a non-empty string.", nameof(input));
+            return TokenWindows.Build(Tokenizer, null, input, max, stride).Select(w => new Features(input, w));
+        }
+        return [new Features(input, EncodeText(input, null, p.GetBool(Truncation, false)))];
+    }
 
     protected override IReadOnlyList<Output> Forward(IReadOnlyList<Features> batch, PipelineParameters p)
     {
@@ -41,13 +58,13 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
         return batch.Select((f, i) => new Output(f.Text, f.Encoding, rows[i])).ToList();
     }
 
-    protected override IReadOnlyList<TokenClassificationResult> Postprocess(Output output, PipelineParameters p)
+    protected override IReadOnlyList<TokenClassificationResult> Postprocess(string input, IReadOnlyList<Output> outputs, PipelineParameters p)
     {
         var strategy = p.GetEnum<AggregationStrategy>(Aggregation) ?? AggregationStrategy.None;
         var ignore = p.GetStrings(IgnoreLabels) ?? ["O"];
-        var pre = GatherPreEntities(output);
-        var entities = new TokenAggregator(Model.Config.Id2Label, Tokenizer).Aggregate(pre, strategy);
-        return entities.Where(e => !ignore.Contains(e.Entity)).ToList();
+        var aggregator = new TokenAggregator(Model.Config.Id2Label, Tokenizer);
+        var entities = outputs.SelectMany(o => aggregator.Aggregate(GatherPreEntities(o), strategy)).Where(e => !ignore.Contains(e.Entity)).ToList();
+        return outputs.Count > 1 ? TokenAggregator.MergeOverlapping(entities) : entities;
     }
 
     /// <summary>Hugging Face's <c>gather_pre_entities</c>: per non-special token its scores, offsets and whether it continues a word.</summary>

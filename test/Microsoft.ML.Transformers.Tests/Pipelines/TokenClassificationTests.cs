@@ -101,3 +101,44 @@ public class TokenClassificationTests
         CollectionAssert.AreEqual(all.Where(g => g.Entity != "O").ToList(), kept.ToList());
     }
 }
+
+/// <summary>stride: a text longer than the model runs in overlapping windows whose entities are merged.</summary>
+[TestClass]
+public class TokenClassificationStrideTests
+{
+    private static readonly string LongText = string.Join(" ", Enumerable.Range(0, 70).Select(i => new[] { "the", "parisian", "people", "were", "happy", "in", "paris" }[i % 7])) + " france";
+
+    [TestMethod]
+    [DataRow(Engine.OnnxRuntime)]
+    [DataRow(Engine.LibTorch)]
+    public void LongTextIsCoveredToTheEnd(Engine engine)
+    {
+        using var pipe = (TokenClassificationPipeline)Create("token-classification", "bert-tokcls-bio", engine);
+        Assert.ThrowsExactly<ArgumentException>(() => pipe.Run(LongText));   // too long without stride
+        var p = new PipelineParameters { ["stride"] = 8, ["aggregation_strategy"] = "first", ["ignore_labels"] = Array.Empty<string>(), ["batch_size"] = 4 };
+        var entities = pipe.Run(LongText, p);
+        for (int i = 0; i < entities.Count; i++)
+        {
+            Assert.AreEqual(LongText[entities[i].Start..entities[i].End], entities[i].Word);
+            if (i > 0) Assert.IsTrue(entities[i - 1].End <= entities[i].Start, $"overlap: {entities[i - 1]} / {entities[i]}");
+        }
+        Assert.AreEqual(LongText.Length, entities[^1].End, "the last word ('france') is in the last window");
+    }
+
+    [TestMethod]
+    public void ShortTextGivesTheSameWithOrWithoutStride()
+    {
+        using var pipe = (TokenClassificationPipeline)Create("token-classification", "roberta-tokcls-bio", Engine.OnnxRuntime,
+            new PipelineParameters { ["aggregation_strategy"] = "max" });
+        const string text = "the parisian people were happy in paris";
+        var plain = pipe.Run(text);
+        var strided = pipe.Run(text, new PipelineParameters { ["stride"] = 4 });
+        Assert.AreEqual(plain.Count, strided.Count);
+        for (int i = 0; i < plain.Count; i++)
+        {
+            Assert.AreEqual(plain[i] with { Score = 0 }, strided[i] with { Score = 0 });
+            Close(plain[i].Score, strided[i].Score, "score", 1e-6);
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => pipe.Run(text, new PipelineParameters { ["stride"] = 4, ["aggregation_strategy"] = "none" }));
+    }
+}
