@@ -78,3 +78,25 @@ public class RegistryTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 }
+
+/// <summary>The typed option records give the same results as the Hugging Face-named parameters.</summary>
+[TestClass]
+public class TaskOptionsTests
+{
+    [TestMethod]
+    public void TypedOptionsEqualNamedParameters()
+    {
+        using var tc = (TextClassificationPipeline)Create("text-classification", "bert-seqcls-multi", Engine.OnnxRuntime);
+        CollectionAssert.AreEqual(
+            tc.Run("good", new PipelineParameters { ["top_k"] = null, ["function_to_apply"] = "softmax" }).ToList(),
+            tc.Run("good", new TextClassificationOptions { TopK = TextClassificationOptions.All, FunctionToApply = ClassificationFunction.Softmax }).ToList());
+        using var zs = (ZeroShotClassificationPipeline)Create("zero-shot-classification", "distilbert-nli", Engine.OnnxRuntime);
+        var a = zs.Run("the movie was good", new ZeroShotClassificationOptions { CandidateLabels = ["movie", "city"], MultiLabel = true, HypothesisTemplate = "about {}" });
+        var b = zs.Run("the movie was good", new PipelineParameters { ["candidate_labels"] = new[] { "movie", "city" }, ["multi_label"] = true, ["hypothesis_template"] = "about {}" });
+        CollectionAssert.AreEqual(a.Scores.ToList(), b.Scores.ToList());
+        using var tok = (TokenClassificationPipeline)Create("token-classification", "bert-tokcls-bio", Engine.OnnxRuntime);
+        CollectionAssert.AreEqual(
+            tok.Run("hello paris", new PipelineParameters { ["ignore_labels"] = Array.Empty<string>(), ["aggregation_strategy"] = "average" }).ToList(),
+            tok.Run("hello paris", new TokenClassificationOptions { IgnoreLabels = [], AggregationStrategy = AggregationStrategy.Average }).ToList());
+    }
+}
