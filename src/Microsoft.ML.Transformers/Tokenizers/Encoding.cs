@@ -114,8 +114,27 @@ public sealed class Encoding
 
     private Encoding CloneWithout() => Slice(0, Length);
 
-    internal static Encoding MergeAll(IEnumerable<Encoding> parts)
+    internal static Encoding MergeAll(IReadOnlyList<Encoding> parts)
     {
+        // Fast path (no overflowing windows anywhere): one concatenation instead of pairwise merges.
+        bool simple = true;
+        int total = 0;
+        foreach (var p in parts) { if (p.Overflowing.Count > 0) { simple = false; break; } total += p.Length; }
+        if (simple)
+        {
+            var r = new Encoding(new int[total], new string[total], new (int, int)[total], new int[total], new int[total], new int[total],
+                new int?[total], new int?[total]);
+            int at = 0;
+            foreach (var p in parts)
+            {
+                int n = p.Length;
+                p.Ids.CopyTo(r.Ids, at); p.Tokens.CopyTo(r.Tokens, at); p.Offsets.CopyTo(r.Offsets, at); p.TypeIds.CopyTo(r.TypeIds, at);
+                p.AttentionMask.CopyTo(r.AttentionMask, at); p.SpecialTokensMask.CopyTo(r.SpecialTokensMask, at);
+                p.WordIds.CopyTo(r.WordIds, at); p.SequenceIds.CopyTo(r.SequenceIds, at);
+                at += n;
+            }
+            return r;
+        }
         Encoding? acc = null;
         foreach (var p in parts) acc = acc == null ? Merge(Empty(), p) : Merge(acc, p);
         return acc ?? Empty();

@@ -222,7 +222,9 @@ public sealed partial class Tokenizer
     /// <summary>Lone surrogates cannot be tokenized (they are not Unicode scalar values): fail clearly instead.</summary>
     private static void ValidateUtf16(string text)
     {
-        for (int i = 0; i < text.Length; i++)
+        int firstSurrogate = text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (firstSurrogate < 0) return;
+        for (int i = firstSurrogate; i < text.Length; i++)
         {
             char c = text[i];
             if (!char.IsSurrogate(c)) continue;

@@ -22,7 +22,8 @@ public sealed class BpeModel : TokenizerModel
     private readonly int[] _byteIds = new int[256];
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
-    private const int CacheCapacity = 20000, CacheMaxWordLength = 256;
+    private const int CacheCapacity = 100_000, CacheMaxWordLength = 256;
+    private int _cacheCount; // ConcurrentDictionary.Count takes every lock: count insertions here instead
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string? unkToken = null,
         string? continuingSubwordPrefix = null, string? endOfWordSuffix = null, bool fuseUnk = false, bool byteFallback = false,
@@ -77,7 +78,8 @@ public sealed class BpeModel : TokenizerModel
             packed[k++] = sym.Id[i]; packed[k++] = sym.Len[i];
         }
         Emit(packed, sink);
-        if (word.Length < CacheMaxWordLength && _cache.Count < CacheCapacity) _cacheLookup.TryAdd(word, packed);
+        if (word.Length < CacheMaxWordLength && Volatile.Read(ref _cacheCount) < CacheCapacity && _cacheLookup.TryAdd(word, packed))
+            Interlocked.Increment(ref _cacheCount);
     }
 
     private static void Emit(int[] packed, TokenSink sink)

@@ -226,6 +226,7 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
         if (firstNonAscii < 0) return;
         if (span.IsNormalized(NetForm)) return;
         var w = new TransformWriter(text, scratch);
+        if (firstNonAscii > 0) firstNonAscii--; // the ASCII character before may be the base of a combining mark
         w.Copy(firstNonAscii);
         int i = firstNonAscii;
         var runes = new List<int>(8);
@@ -234,20 +235,74 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
             int segStart = i;
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (cp < 0x80) { w.Copy(width); continue; }
+            // an ASCII letter is a segment of its own unless combining marks follow it ("e" + U+0301 composes)
+            if (cp < 0x80 && (i >= span.Length || span[i] < 0x300 || !IsCombining(NormalizedText.RuneAt(span, i, out _)))) { w.Copy(width); continue; }
             while (i < span.Length)
             {
                 int next = NormalizedText.RuneAt(span, i, out int nw);
-                if (!(UnicodeInfo.IsMark(next) || (next >= 0x1160 && next <= 0x11FF))) break;
+                if (!IsCombining(next)) break;
                 i += nw;
             }
             var seg = span[segStart..i];
             string norm = seg.ToString().Normalize(NetForm);
             if (norm.AsSpan().SequenceEqual(seg)) { w.Copy(i - segStart); continue; }
-            WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
+            if (!WriteByOwners(ref w, seg, norm, Form is UnicodeForm.NFKC or UnicodeForm.NFKD))
+                WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
         }
         text.Swap(scratch);
     }
+
+    /// <summary>
+    /// Aligns each output character with the input characters it came from, found by decomposing both sides: a
+    /// composed character replaces its first source and drops the others (e + U+0301 gives é aligned to e), a mark
+    /// that stayed separate keeps its own alignment, extra characters of a decomposition are inserted. Returns false
+    /// when the decompositions do not line up (reordering), leaving the caller to apply the plain rule.
+    /// </summary>
+    private static bool WriteByOwners(ref TransformWriter w, ReadOnlySpan<char> seg, string norm, bool compat)
+    {
+        var form = compat ? NormalizationForm.FormKD : NormalizationForm.FormD;
+        Span<int> owners = stackalloc int[64];
+        int total = 0, k = 0, owner = 0;
+        while (k < seg.Length)
+        {
+            NormalizedText.RuneAt(seg, k, out int cw);
+            int n = ReplaceNormalizer.CountRunes(seg.Slice(k, cw).ToString().Normalize(form));
+            if (total + n > owners.Length) return false;
+            for (int j = 0; j < n; j++) owners[total++] = owner;
+            owner++;
+            k += cw;
+        }
+        // check first that the output decomposes to the same length
+        int sum = 0, i = 0;
+        while (i < norm.Length)
+        {
+            NormalizedText.RuneAt(norm, i, out int cw);
+            sum += ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
+            i += cw;
+        }
+        if (sum != total) return false;
+        int pos = 0, consumed = 0; // consumed: input characters already taken
+        i = 0;
+        while (i < norm.Length)
+        {
+            int cp = NormalizedText.RuneAt(norm, i, out int cw);
+            int n = ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
+            i += cw;
+            int maxOwner = -1;
+            for (int j = pos; j < pos + n; j++) maxOwner = Math.Max(maxOwner, owners[j]);
+            pos += n;
+            if (maxOwner < consumed) { w.Insert(cp); continue; }
+            w.Replace(cp);
+            int extra = maxOwner - consumed; // the later sources this character absorbed
+            if (extra > 0) w.Skip(extra);
+            consumed = maxOwner + 1;
+        }
+        if (consumed < owner) w.Skip(owner - consumed);
+        return true;
+    }
+
+    /// <summary>Marks and Hangul medial/final jamo attach to the preceding character when (de)composing.</summary>
+    private static bool IsCombining(int cp) => UnicodeInfo.IsMark(cp) || (cp >= 0x1160 && cp <= 0x11FF) || cp == 0x3099 || cp == 0x309A;
 
     /// <summary>Hugging Face's replace rule: k old code points become m new ones.</summary>
     internal static void WriteReplacement(ref TransformWriter w, int oldCount, ReadOnlySpan<char> replacement)

@@ -72,7 +72,7 @@ public sealed class TemplateProcessor(IReadOnlyList<TemplatePiece> single, IRead
                 int i = p.Sequence == TemplateSequence.A ? 0 : 1;
                 var e = encodings[i];
                 e.SetTypeIds(p.TypeId); // the main window only, as in Hugging Face
-                parts.Add(e.Clone());
+                parts.Add(e.Overflowing.Count == 0 ? e : e.Clone());
             }
         }
         return parts;
