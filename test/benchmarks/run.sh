@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks, each anchor measured in the same run as our figure (never in tests).
+#   bash test/benchmarks/run.sh [all|model|onnx-overhead|tokenizers|pipelines]
+# model:          BERT-base-shaped random model (12 layers, hidden 768), batch 1 and 8, sequence 128, 2 threads:
+#                 ours on libtorch, ours on ONNX Runtime, PyTorch eager from Python (HF-shaped and nn fast path),
+#                 onnxruntime-node and Transformers.js on the same ONNX file.
+# onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
+# Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+WHAT="${1:-all}"
+THREADS="${BENCH_THREADS:-2}"
+RUNS="${BENCH_RUNS:-10}"
+OUT="$ROOT/artifacts/bench/results"
+mkdir -p "$OUT"
+cd "$ROOT"
+
+model_bench() {
+  local dir="$ROOT/artifacts/bench/bert-base"
+  if [ ! -f "$dir/model.safetensors" ] || [ ! -f "$dir/onnx/model.onnx" ]; then
+    echo "[bench] writing the BERT-base-shaped checkpoint and its ONNX export to $dir"
+    /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --save "$dir" --onnx "$dir" --no-bench
+  fi
+  dotnet build test/benchmarks/ModelBench -c Release -nologo -v:q >/dev/null
+  local mb="dotnet test/benchmarks/ModelBench/bin/Release/net10.0/ModelBench.dll --model $dir --threads $THREADS --runs $RUNS --warmup 3"
+  echo "[bench] model: ours (libtorch)";        $mb --engine libtorch > "$OUT/model-ours-libtorch.json"
+  echo "[bench] model: ours (ONNX Runtime)";    $mb --engine onnx > "$OUT/model-ours-onnx.json"
+  echo "[bench] model: PyTorch eager (nn.Linear, nn.LayerNorm, F.gelu, matmul-softmax attention: how HF eager BERT runs)"
+  /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager.json"
+  echo "[bench] model: PyTorch nn.TransformerEncoderLayer (fused inference path)"
+  /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl nn --runs "$RUNS" > "$OUT/model-torch-nn.json"
+  echo "[bench] model: onnxruntime-node and Transformers.js"
+  node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/model-node.json"
+  python3 - "$OUT" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+load = lambda n: json.load(open(os.path.join(out, n)))
+ours_t, ours_o = load("model-ours-libtorch.json"), load("model-ours-onnx.json")
+plain, nn = load("model-torch-eager.json"), load("model-torch-nn.json")
+node = load("model-node.json")
+def node_ms(batch, key):
+    for r in node.get("results", []):
+        if r["batch"] == batch: return r["session_run"]["median_ms"]
+def tjs_ms(batch):
+    for r in (node.get("transformers_js") or {}).get("results", []):
+        if r["batch"] == batch: return r["model_call"]["median_ms"]
+def pick(d, b):
+    v = d.get(str(b), d.get(b))
+    return v if not isinstance(v, dict) else v.get("median_ms")
+print("\nBERT-base forward, seq 128, median ms (lower is better); ratio = PyTorch eager / ours")
+print(f"{'batch':>5} {'ours libtorch':>14} {'ours ORT':>9} {'torch eager':>12} {'torch nn':>9} {'ort-node':>9} {'transformers.js':>16} {'eager/libtorch':>15} {'eager/ORT':>10} {'tjs/ORT':>8}")
+for b in (1, 8):
+    t, o, p, n = pick(ours_t, b), pick(ours_o, b), pick(plain, b), pick(nn, b)
+    on, tj = node_ms(b, "session_run"), tjs_ms(b)
+    f = lambda x: f"{x:.1f}" if x is not None else "n/a"
+    r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
+    print(f"{b:>5} {f(t):>14} {f(o):>9} {f(p):>12} {f(n):>9} {f(on):>9} {f(tj):>16} {r(p, t):>15} {r(p, o):>10} {r(tj, o):>8}")
+PY
+}
+
+case "$WHAT" in
+  model) model_bench ;;
+  onnx-overhead) bash test/benchmarks/OnnxRuntime/run.sh ;;
+  all)
+    model_bench
+    bash test/benchmarks/OnnxRuntime/run.sh
+    for s in test/benchmarks/*/bench.sh; do [ -f "$s" ] && bash "$s"; done
+    ;;
+  *) [ -f "test/benchmarks/$WHAT/bench.sh" ] && bash "test/benchmarks/$WHAT/bench.sh" || { echo "unknown benchmark '$WHAT'" >&2; exit 2; } ;;
+esac
