@@ -80,7 +80,9 @@ public abstract class Pipeline : IDisposable
         long[] shape = t.Shape[1..];
         int rowSize = (int)(data.Length / t.Shape[0]);
         // per-token outputs ([batch, seq, ...]) lose their padding positions
-        bool perToken = shape.Length >= 1 && shape[0] == paddedLength && (t.Name != "logits" || Model.Head is ModelHead.TokenClassification or ModelHead.MaskedLM);
+        // decided by name, not by shape: a [batch, labels] or pooled [batch, hidden] output can have as many columns as tokens
+        bool perToken = t.Name is "last_hidden_state" or "start_logits" or "end_logits"
+            || t.Name == "logits" && Model.Head is ModelHead.TokenClassification or ModelHead.MaskedLM;
         int keep = rowSize;
         if (perToken)
         {
