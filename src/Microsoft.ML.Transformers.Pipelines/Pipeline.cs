@@ -25,7 +25,18 @@ public abstract class Pipeline : IDisposable
         Model = context.Model;
         Tokenizer = context.Tokenizer;
         Parameters = context.Parameters;
+        // read once: the config and tokenizer getters parse their JSON on every access
+        _maxLength = new(() => Tokenizer.ModelMaxLength ?? Model.Config.Get<int?>("max_position_embeddings"));
+        _padId = new(() => Tokenizer.PadTokenId ?? Model.Config.PadTokenId ?? 0);
+        _id2label = new(() => Model.Config.Id2Label);
     }
+
+    private readonly Lazy<int?> _maxLength;
+    private readonly Lazy<int> _padId;
+    private readonly Lazy<IReadOnlyDictionary<int, string>> _id2label;
+
+    /// <summary>The config's label of class <paramref name="id"/> (LABEL_{id} when it has none).</summary>
+    protected string Label(int id) => _id2label.Value.TryGetValue(id, out var l) ? l : $"LABEL_{id}";
 
     public string Task { get; }
     /// <summary>The folder the model and tokenizer were read from.</summary>
@@ -47,7 +58,7 @@ public abstract class Pipeline : IDisposable
     {
         if (encodings.Count == 0) return [];
         int batch = encodings.Count, length = encodings.Max(e => e.Length);
-        int padId = Tokenizer.PadTokenId ?? Model.Config.PadTokenId ?? 0;
+        int padId = _padId.Value;
         var ids = new long[batch * length];
         var mask = new long[batch * length];
         var types = new long[batch * length];
@@ -108,7 +119,7 @@ public abstract class Pipeline : IDisposable
     }
 
     /// <summary>The longest input the model takes: tokenizer_config.json's model_max_length, else the config's max_position_embeddings.</summary>
-    protected int? MaxLength => Tokenizer.ModelMaxLength ?? Model.Config.Get<int?>("max_position_embeddings");
+    protected int? MaxLength => _maxLength.Value;
 
     public virtual void Dispose()
     {

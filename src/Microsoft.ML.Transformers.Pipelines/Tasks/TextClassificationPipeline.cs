@@ -34,7 +34,7 @@ public sealed class TextClassificationPipeline(PipelineContext context)
     {
         var logits = output["logits"].GetData<float>();
         var fn = p.GetEnum<ClassificationFunction>(FunctionToApply) ?? ClassificationFunction.Default;
-        if (fn == ClassificationFunction.Default) fn = DefaultFunction();
+        if (fn == ClassificationFunction.Default) fn = _defaultFunction ??= DefaultFunction();
         double[] scores = fn switch
         {
             ClassificationFunction.Sigmoid => logits.Select(x => Maths.Sigmoid(x)).ToArray(),
@@ -43,11 +43,10 @@ public sealed class TextClassificationPipeline(PipelineContext context)
         };
         int k = p.GetNullableInt(TopK, 1) ?? scores.Length;
         if (k < 1) throw new ArgumentException($"top_k must be at least 1 (or null for all labels); found {k}.", TopK);
-        var id2label = Model.Config.Id2Label;
-        return Maths.TopK(scores, k)
-            .Select(i => new TextClassificationResult(id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}", scores[i]))
-            .ToList();
+        return Maths.TopK(scores, k).Select(i => new TextClassificationResult(Label(i), scores[i])).ToList();
     }
+
+    private ClassificationFunction? _defaultFunction;
 
     /// <summary>Hugging Face's choice: multi-label or a single output -> sigmoid; single-label or several outputs -> softmax.</summary>
     private ClassificationFunction DefaultFunction()

@@ -3,9 +3,9 @@ using Microsoft.ML.Transformers.Tokenizers;
 namespace Microsoft.ML.Transformers.Pipelines;
 
 /// <summary>Hugging Face's token-classification aggregation (<c>aggregate</c>, <c>aggregate_words</c>, <c>group_entities</c>).</summary>
-internal sealed class TokenAggregator(IReadOnlyDictionary<int, string> id2label, Tokenizer tokenizer)
+internal sealed class TokenAggregator(Func<int, string> label, Tokenizer tokenizer)
 {
-    private string Label(int i) => id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}";
+    private string Label(int i) => label(i);
 
     public List<TokenClassificationResult> Aggregate(List<PreEntity> pre, AggregationStrategy strategy)
     {

@@ -62,7 +62,7 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
     {
         var strategy = p.GetEnum<AggregationStrategy>(Aggregation) ?? AggregationStrategy.None;
         var ignore = p.GetStrings(IgnoreLabels) ?? ["O"];
-        var aggregator = new TokenAggregator(Model.Config.Id2Label, Tokenizer);
+        var aggregator = new TokenAggregator(Label, Tokenizer);
         var entities = outputs.SelectMany(o => aggregator.Aggregate(GatherPreEntities(o), strategy)).Where(e => !ignore.Contains(e.Entity)).ToList();
         return outputs.Count > 1 ? TokenAggregator.MergeOverlapping(entities) : entities;
     }

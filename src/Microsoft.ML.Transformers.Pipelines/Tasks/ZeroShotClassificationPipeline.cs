@@ -51,7 +51,7 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
     {
         var labels = p.GetStrings(CandidateLabels)!;
         int n = (int)outputs[0]["logits"].Shape[^1];
-        int entail = EntailmentId(n), contradiction = entail == 0 ? n - 1 : 0;
+        int entail = _entailment ??= EntailmentId(n), contradiction = entail == 0 ? n - 1 : 0;
         double[] scores;
         if (p.GetBool(MultiLabel, false) || labels.Count == 1)
         {
@@ -65,6 +65,8 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
         var order = Maths.TopK(scores, scores.Length);
         return new ZeroShotClassificationResult(input, order.Select(i => labels[i]).ToList(), order.Select(i => scores[i]).ToList());
     }
+
+    private int? _entailment;
 
     private int EntailmentId(int classes)
     {
