@@ -36,15 +36,25 @@ internal static class PipelineFixtures
         }
     }
 
+    /// <summary>Builds the derived folders once per content: the folder name is a hash of the spec and of every source file,
+    /// so runs reuse it (nothing piles up in the temp folder) and a changed fixture gets a fresh copy. Built in a private
+    /// folder and moved in whole, so concurrent test runs never see a half-built one.</summary>
     private static string Materialize()
     {
-        var root = Path.Combine(Path.GetTempPath(), $"mlt-pipeline-models-{Environment.ProcessId}");
-        var spec = JsonNode.Parse(File.ReadAllText(TestPaths.Fixture("pipelines", "derived-models.json")))!.AsObject();
-        foreach (var (name, node) in spec)
+        var specText = File.ReadAllText(TestPaths.Fixture("pipelines", "derived-models.json"));
+        var spec = JsonNode.Parse(specText)!.AsObject();
+        var derived = spec.Where(kv => !kv.Key.StartsWith('_')).ToList();
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(System.Text.Encoding.UTF8.GetBytes(specText));
+        foreach (var from in derived.Select(kv => (string)kv.Value!["from"]!).Distinct().Order())
+            foreach (var f in Directory.GetFiles(TestPaths.Fixture("models", from), "*", SearchOption.AllDirectories).Order())
+                sha.AppendData(File.ReadAllBytes(f));
+        var root = Path.Combine(Path.GetTempPath(), "mlt-pipeline-models-" + Convert.ToHexString(sha.GetHashAndReset())[..16]);
+        if (Directory.Exists(root)) return root;
+        var building = root + ".tmp-" + Guid.NewGuid().ToString("N");
+        foreach (var (name, node) in derived)
         {
-            if (name.StartsWith('_')) continue;
-            var dir = Path.Combine(root, name);
-            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            var dir = Path.Combine(building, name);
             CopyDirectory(TestPaths.Fixture("models", (string)node!["from"]!), dir);
             var labels = node["labels"]!.AsArray().Select(l => (string)l!).ToArray();
             var cfgPath = Path.Combine(dir, "config.json");
@@ -53,6 +63,8 @@ internal static class PipelineFixtures
             cfg["label2id"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(l, (JsonNode?)i)));
             File.WriteAllText(cfgPath, cfg.ToJsonString());
         }
+        try { Directory.Move(building, root); }
+        catch (IOException) when (Directory.Exists(root)) { Directory.Delete(building, true); }   // another run won the race
         return root;
     }
 
