@@ -1,3 +1,0 @@
-namespace Microsoft.ML.Transformers.Pipelines;
-
-internal static class PipelinesAssembly { }

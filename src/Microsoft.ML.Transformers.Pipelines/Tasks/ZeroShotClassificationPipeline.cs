@@ -1,0 +1,77 @@
+using Microsoft.ML.Transformers.OnnxRuntime;
+
+namespace Microsoft.ML.Transformers.Pipelines;
+
+/// <summary>The candidate labels of one sequence, by descending score.</summary>
+public sealed record ZeroShotClassificationResult(string Sequence, IReadOnlyList<string> Labels, IReadOnlyList<double> Scores);
+
+/// <summary>
+/// zero-shot-classification over an NLI sequence-classification model, as Hugging Face's <c>ZeroShotClassificationPipeline</c>:
+/// each candidate label becomes one premise/hypothesis pair (one chunk). The entailment class is the config label starting with
+/// "entail" (case-insensitive; the last class if none does, as Hugging Face); contradiction is class 0 (the last if entailment is 0).
+/// Parameters: <c>candidate_labels</c> (required), <c>hypothesis_template</c> (default "This example is {}."), <c>multi_label</c>, <c>truncation</c>.
+/// </summary>
+public sealed class ZeroShotClassificationPipeline(PipelineContext context)
+    : ChunkPipeline<string, ZeroShotClassificationPipeline.Chunk, NamedTensors, ZeroShotClassificationResult>(context)
+{
+    public const string CandidateLabels = "candidate_labels", HypothesisTemplate = "hypothesis_template", MultiLabel = "multi_label",
+        Truncation = "truncation";
+    public const string DefaultHypothesisTemplate = "This example is {}.";
+
+    public sealed record Chunk(string Label, TextFeatures Features);
+
+    protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
+    {
+        var labels = p.GetStrings(CandidateLabels);
+        if (labels is null || labels.Count == 0 || labels.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("zero-shot-classification needs candidate_labels: one or more non-empty label strings.", CandidateLabels);
+        var template = p.GetString(HypothesisTemplate, DefaultHypothesisTemplate)!;
+        if (!template.Contains("{}", StringComparison.Ordinal))
+            throw new ArgumentException($"hypothesis_template \"{template}\" has no {{}} for the label.", HypothesisTemplate);
+        return new(p.Pick(CandidateLabels, HypothesisTemplate, Truncation), PipelineParameters.Empty, p.Pick(CandidateLabels, MultiLabel));
+    }
+
+    protected override IEnumerable<Chunk> Preprocess(string input, PipelineParameters p)
+    {
+        var template = p.GetString(HypothesisTemplate, DefaultHypothesisTemplate)!;
+        bool truncation = p.GetBool(Truncation, false);
+        foreach (var label in p.GetStrings(CandidateLabels)!)
+        {
+            // Hugging Face formats with str.format: the first {} takes the label
+            int at = template.IndexOf("{}", StringComparison.Ordinal);
+            var hypothesis = string.Concat(template.AsSpan(0, at), label, template.AsSpan(at + 2));
+            yield return new Chunk(label, new TextFeatures(EncodeText(input, hypothesis, truncation, "sequence")));
+        }
+    }
+
+    protected override IReadOnlyList<NamedTensors> Forward(IReadOnlyList<Chunk> batch, PipelineParameters p) =>
+        RunEncodings(batch.Select(c => c.Features.Encoding).ToList());
+
+    protected override ZeroShotClassificationResult Postprocess(string input, IReadOnlyList<NamedTensors> outputs, PipelineParameters p)
+    {
+        var labels = p.GetStrings(CandidateLabels)!;
+        int n = (int)outputs[0]["logits"].Shape[^1];
+        int entail = _entailment ??= EntailmentId(n), contradiction = entail == 0 ? n - 1 : 0;
+        double[] scores;
+        if (p.GetBool(MultiLabel, false) || labels.Count == 1)
+        {
+            scores = outputs.Select(o =>
+            {
+                var l = o["logits"].GetData<float>();
+                return Maths.Softmax([l[contradiction], l[entail]])[1];
+            }).ToArray();
+        }
+        else scores = Maths.Softmax(outputs.Select(o => (double)o["logits"].GetData<float>()[entail]).ToArray());
+        var order = Maths.TopK(scores, scores.Length);
+        return new ZeroShotClassificationResult(input, order.Select(i => labels[i]).ToList(), order.Select(i => scores[i]).ToList());
+    }
+
+    private int? _entailment;
+
+    private int EntailmentId(int classes)
+    {
+        foreach (var (label, id) in Model.Config.Label2Id)
+            if (label.StartsWith("entail", StringComparison.OrdinalIgnoreCase)) return id;
+        return classes - 1;
+    }
+}
