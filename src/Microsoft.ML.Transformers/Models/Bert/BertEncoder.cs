@@ -155,19 +155,17 @@ internal sealed class BertEncoder : nn.Module
         for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new BertLayer(c));
     }
 
-    /// <summary>Runs every layer; each layer's temporaries are released as soon as it is done.</summary>
-    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions)
+    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions) =>
+        LayerStack.Run(_layers, hidden, mask, allHidden, allAttentions, static (layer, x, m) => layer.forward(x, m));
+
+    /// <summary>The base model's forward after its embeddings: extended mask, every layer, optional pooler.</summary>
+    public ModelOutput Encode(ModelInputs inputs, Tensor embedded, BertPooler? pooler)
     {
-        allHidden?.Add(hidden);
-        foreach (var layer in _layers)
-        {
-            using var scope = NewDisposeScope();
-            var (h, probs) = layer.forward(hidden, mask);
-            hidden = h.MoveToOuterDisposeScope();
-            if (allAttentions is not null) allAttentions.Add(probs.MoveToOuterDisposeScope());
-            allHidden?.Add(hidden);
-        }
-        return hidden;
+        using var mask = inputs.AttentionMask is null ? null : AttentionMasks.Extended(inputs.AttentionMask);
+        var hidden = inputs.OutputHiddenStates ? new List<Tensor>() : null;
+        var attentions = inputs.OutputAttentions ? new List<Tensor>() : null;
+        var last = forward(embedded, mask, hidden, attentions);
+        return new ModelOutput { LastHiddenState = last, PoolerOutput = pooler?.forward(last), HiddenStates = hidden, Attentions = attentions };
     }
 }
 

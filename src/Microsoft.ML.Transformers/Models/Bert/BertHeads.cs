@@ -26,13 +26,7 @@ public sealed class BertForSequenceClassification : PreTrainedModel
     {
         var o = _bert.Forward(inputs);
         var logits = _classifier.forward(_dropout.forward(o.PoolerOutput!));
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
 
@@ -56,13 +50,7 @@ public sealed class BertForTokenClassification : PreTrainedModel
     {
         var o = _bert.Forward(inputs);
         var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
 
@@ -105,13 +93,7 @@ public sealed class BertForMaskedLM : PreTrainedModel
     {
         var o = _bert.Forward(inputs);
         var logits = _cls.forward(o.LastHiddenState!);
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((BertConfig)Config).VocabSize),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((BertConfig)Config).VocabSize), o);
     }
 }
 

@@ -27,13 +27,7 @@ public sealed class DistilBertForSequenceClassification : PreTrainedModel
         var o = _distilbert.Forward(inputs with { TokenTypeIds = null });
         var pooled = _dropout.forward(_preClassifier.forward(o.LastHiddenState!.select(1, 0)).relu());
         var logits = _classifier.forward(pooled);
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
 
@@ -56,13 +50,7 @@ public sealed class DistilBertForTokenClassification : PreTrainedModel
     {
         var o = _distilbert.Forward(inputs);
         var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
 
@@ -113,12 +101,6 @@ public sealed class DistilBertForMaskedLM : PreTrainedModel
     {
         var o = _distilbert.Forward(inputs);
         var logits = _projector.forward(_norm.forward(_act(_transform.forward(o.LastHiddenState!))));
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((DistilBertConfig)Config).VocabSize),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((DistilBertConfig)Config).VocabSize), o);
     }
 }

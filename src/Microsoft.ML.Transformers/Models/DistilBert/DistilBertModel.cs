@@ -118,19 +118,8 @@ internal sealed class DistilBertTransformer : nn.Module
         for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new TransformerBlock(c));
     }
 
-    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions)
-    {
-        allHidden?.Add(hidden);
-        foreach (var layer in _layers)
-        {
-            using var scope = NewDisposeScope();
-            var (h, probs) = layer.forward(hidden, mask);
-            hidden = h.MoveToOuterDisposeScope();
-            if (allAttentions is not null) allAttentions.Add(probs.MoveToOuterDisposeScope());
-            allHidden?.Add(hidden);
-        }
-        return hidden;
-    }
+    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions) =>
+        LayerStack.Run(_layers, hidden, mask, allHidden, allAttentions, static (layer, x, m) => layer.forward(x, m));
 }
 
 /// <summary>The bare DistilBERT encoder: last_hidden_state (no pooler, no token types).</summary>

@@ -25,13 +25,7 @@ public sealed class RobertaForSequenceClassification : PreTrainedModel
     {
         var o = _roberta.Forward(inputs);
         var logits = _classifier.forward(o.LastHiddenState!);
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
 
@@ -74,13 +68,7 @@ public sealed class RobertaForTokenClassification : PreTrainedModel
     {
         var o = _roberta.Forward(inputs);
         var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
 
@@ -122,13 +110,7 @@ public sealed class RobertaForMaskedLM : PreTrainedModel
     {
         var o = _roberta.Forward(inputs);
         var logits = _lmHead.forward(o.LastHiddenState!);
-        return new ModelOutput
-        {
-            Logits = logits,
-            Loss = inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((RobertaConfig)Config).VocabSize),
-            HiddenStates = o.HiddenStates,
-            Attentions = o.Attentions,
-        };
+        return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((RobertaConfig)Config).VocabSize), o);
     }
 }
 

@@ -63,14 +63,6 @@ public sealed class RobertaModel : PreTrainedModel
 
     internal Tensor WordEmbeddings => _embeddings.WordEmbeddings;
 
-    public override ModelOutput Forward(ModelInputs inputs)
-    {
-        var mask = inputs.AttentionMask is null ? null : AttentionMasks.Extended(inputs.AttentionMask);
-        var hidden = inputs.OutputHiddenStates ? new List<Tensor>() : null;
-        var attentions = inputs.OutputAttentions ? new List<Tensor>() : null;
-        var x = _embeddings.forward(inputs.InputIds, inputs.TokenTypeIds, inputs.PositionIds);
-        var last = _encoder.forward(x, mask, hidden, attentions);
-        mask?.Dispose();
-        return new ModelOutput { LastHiddenState = last, PoolerOutput = _pooler?.forward(last), HiddenStates = hidden, Attentions = attentions };
-    }
+    public override ModelOutput Forward(ModelInputs inputs) =>
+        _encoder.Encode(inputs, _embeddings.forward(inputs.InputIds, inputs.TokenTypeIds, inputs.PositionIds), _pooler);
 }
