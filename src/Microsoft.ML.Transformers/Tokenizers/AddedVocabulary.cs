@@ -88,10 +88,13 @@ internal sealed class AddedVocabulary
         if (s.IsEmpty) return false;
         int i = s.Length - 1;
         if (i > 0 && char.IsLowSurrogate(s[i]) && char.IsHighSurrogate(s[i - 1])) i--;
-        return UnicodeInfo.IsAlphanumeric(NormalizedText.RuneAt(s, i, out _));
+        return IsWordChar(NormalizedText.RuneAt(s, i, out _));
     }
 
-    private static bool StartsWithWord(ReadOnlySpan<char> s) => !s.IsEmpty && UnicodeInfo.IsAlphanumeric(NormalizedText.RuneAt(s, 0, out _));
+    private static bool StartsWithWord(ReadOnlySpan<char> s) => !s.IsEmpty && IsWordChar(NormalizedText.RuneAt(s, 0, out _));
+
+    // Observed on Hugging Face 0.23: letters, numbers and combining marks glue a single_word token to its neighbour; "_" does not.
+    private static bool IsWordChar(int cp) => UnicodeInfo.IsAlphanumeric(cp) || UnicodeInfo.IsMark(cp);
 
     /// <summary>Candidates grouped by first character, longest first (leftmost-longest).</summary>
     private sealed class Matcher

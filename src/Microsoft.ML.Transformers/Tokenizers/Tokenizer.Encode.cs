@@ -151,20 +151,36 @@ public sealed partial class Tokenizer
         ctx.Count = 0;
         var list = ctx.List;
         list.Clear();
-        ctx.Original.SetOriginal(text, 0);
-
         _added.Split(text, normalized: false, ctx.Splits);
-        foreach (var (s, e, id) in ctx.Splits)
+        bool done = false;
+        if (ctx.Splits.Count == 1 && ctx.Splits[0].Id < 0)
         {
-            if (e == s) continue;
-            if (id >= 0) { list.AddCopy(ctx.Original, s, e - s, id); continue; }
-            var norm = ctx.Norm;
-            norm.CopyFrom(ctx.Original, s, e - s);
-            norm.OriginStart = s;
-            Normalizer?.Normalize(norm, ctx.NormScratch);
-            if (!_added.HasNormalized) { list.AddCopy(norm, 0, norm.Length); continue; }
-            _added.Split(norm.Span, normalized: true, ctx.NormSplits);
-            foreach (var (ns, ne, nid) in ctx.NormSplits) list.AddCopy(norm, ns, ne - ns, nid);
+            // common case: no added token in the text; normalize straight into the piece list
+            list.Text.SetOriginal(text, 0);
+            Normalizer?.Normalize(list.Text, ctx.NormScratch);
+            if (_added.HasNormalized) _added.Split(list.Text.Span, normalized: true, ctx.NormSplits);
+            if (!_added.HasNormalized || (ctx.NormSplits.Count == 1 && ctx.NormSplits[0].Id < 0))
+            {
+                if (list.Text.Length > 0) list.Pieces.Add(new Piece(0, list.Text.Length));
+                done = true;
+            }
+            else list.Clear();
+        }
+        if (!done)
+        {
+            ctx.Original.SetOriginal(text, 0);
+            foreach (var (s, e, id) in ctx.Splits)
+            {
+                if (e == s) continue;
+                if (id >= 0) { list.AddCopy(ctx.Original, s, e - s, id); continue; }
+                var norm = ctx.Norm;
+                norm.CopyFrom(ctx.Original, s, e - s);
+                norm.OriginStart = s;
+                Normalizer?.Normalize(norm, ctx.NormScratch);
+                if (!_added.HasNormalized) { list.AddCopy(norm, 0, norm.Length); continue; }
+                _added.Split(norm.Span, normalized: true, ctx.NormSplits);
+                foreach (var (ns, ne, nid) in ctx.NormSplits) list.AddCopy(norm, ns, ne - ns, nid);
+            }
         }
 
         PreTokenizer?.PreTokenize(list, ctx.Scratch);
@@ -216,7 +232,7 @@ public sealed partial class Tokenizer
         var typeIds = new int[n];
         var attention = new int[n];
         for (int i = 0; i < n; i++) { words[i] = ctx.Words[i]; seq[i] = typeId; typeIds[i] = typeId; attention[i] = 1; }
-        return new Encoding(ctx.Ids[..n], ctx.Tokens[..n], ctx.Offsets[..n], typeIds, attention, new int[n], words, seq);
+        return new Encoding(ctx.Ids[..n], ctx.Tokens[..n], ctx.Offsets[..n], typeIds, attention, new int[n], words, seq) { Source = text };
     }
 
     /// <summary>Lone surrogates cannot be tokenized (they are not Unicode scalar values): fail clearly instead.</summary>

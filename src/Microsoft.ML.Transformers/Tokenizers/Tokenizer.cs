@@ -28,7 +28,8 @@ public sealed partial class Tokenizer
         IReadOnlyList<AddedToken> addedTokens, TruncationOptions? truncation, PaddingOptions? padding, JsonObject json, TokenizerConfig? config)
     {
         Model = model; Normalizer = normalizer; PreTokenizer = preTokenizer; PostProcessor = postProcessor; Decoder = decoder;
-        _added = new AddedVocabulary(addedTokens, normalizer);
+        // An added token whose content is already in the model's vocabulary takes the model's id (Hugging Face does the same).
+        _added = new AddedVocabulary(addedTokens.Select(t => model.TokenToId(t.Content) is int id && id != t.Id ? t with { Id = id } : t).ToList(), normalizer);
         Truncation = truncation; Padding = padding; Json = json;
         Config = config ?? new TokenizerConfig(null, null);
     }

@@ -27,11 +27,36 @@ internal static class TokenizerGoldens
     /// <summary>Loads a shared tokenizer the way the golden script does (llama2's ambiguous merges rewritten as pairs).</summary>
     public static Tokenizer Load(string name)
     {
+        if (Variants().ContainsKey(name)) return Tokenizer.FromJson(VariantJson(name).ToJsonString(), name);
         string dir = SharedFolder(name);
         if (name == "gpt2") return Tokenizer.FromVocabAndMerges(Path.Combine(dir, "vocab.json"), Path.Combine(dir, "merges.txt"));
         var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
         RepairMerges(root);
         return Tokenizer.FromJson(root.ToJsonString(), Path.Combine(dir, "tokenizer.json"));
+    }
+
+    /// <summary>test/fixtures/tokenizers/variants.json: component variants of the shared files (see make_goldens.js).</summary>
+    public static JsonObject Variants()
+    {
+        var o = (JsonObject)JsonNode.Parse(File.ReadAllText(TestPaths.Fixture("tokenizers", "variants.json")))!;
+        o.Remove("_comment");
+        return o;
+    }
+
+    public static string BaseOf(string name) => Variants()[name]?["base"]?.GetValue<string>() ?? name;
+
+    /// <summary>Base tokenizer.json with top-level keys and model keys replaced and added tokens appended.</summary>
+    public static JsonObject VariantJson(string name)
+    {
+        var v = (JsonObject)Variants()[name]!;
+        string dir = SharedFolder(v["base"]!.GetValue<string>());
+        var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
+        RepairMerges(root);
+        if (v["set"] is JsonObject set) foreach (var (k, val) in set) root[k] = val?.DeepClone();
+        if (v["model_set"] is JsonObject ms)
+            foreach (var (k, val) in ms) { if (val == null) ((JsonObject)root["model"]!).Remove(k); else root["model"]![k] = val.DeepClone(); }
+        if (v["add_tokens"] is JsonArray add) foreach (var t in add) ((JsonArray)root["added_tokens"]!).Add(t!.DeepClone());
+        return root;
     }
 
     /// <summary>Same rule as make_goldens.js: split at the first space whose sides and their join are vocabulary entries.</summary>

@@ -23,6 +23,8 @@ const ALL_FULL = process.argv.includes('--full');
 const dataDir = path.resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) || path.join(repo, '../shared/data/tokenizers'));
 const outDir = path.join(repo, 'test/fixtures/tokenizers');
 const NAMES = ['bert-base-uncased', 'bert-base-cased', 'all-minilm-l6-v2', 'roberta-base', 't5-small', 'llama2', 'clip', 'gpt2'];
+// component variants (test/fixtures/tokenizers/variants.json) run on the first VARIANT_COUNT corpus items
+const VARIANT_COUNT = 1000, VARIANT_TP = 24;
 const PAD = { 'bert-base-uncased': '[PAD]', 'bert-base-cased': '[PAD]', 'all-minilm-l6-v2': '[PAD]', 'roberta-base': '<pad>',
   't5-small': '<pad>', llama2: '<unk>', clip: '<|endoftext|>', gpt2: '<|endoftext|>' };
 // Strides stay below every possible per-sequence limit: the Rust library aborts the process (a panic) otherwise.
@@ -36,10 +38,25 @@ const TP = [
   { trunc: null, pad: { maxLength: 64, direction: 'right', padToMultipleOf: 8 } },
 ];
 
+const VARIANTS = JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/tokenizers/variants.json'), 'utf8'));
+delete VARIANTS._comment;
+
 function load(name) {
+  if (VARIANTS[name]) return tk.Tokenizer.fromString(JSON.stringify(variantJson(name)));
   const json = JSON.parse(fs.readFileSync(path.join(dataDir, name, 'tokenizer.json'), 'utf8'));
   repairMerges(json);
   return tk.Tokenizer.fromString(JSON.stringify(json));
+}
+
+// A variant: base tokenizer.json with top-level keys and model keys replaced and added tokens appended.
+function variantJson(name) {
+  const v = VARIANTS[name];
+  const json = JSON.parse(fs.readFileSync(path.join(dataDir, v.base, 'tokenizer.json'), 'utf8'));
+  repairMerges(json);
+  for (const [k, val] of Object.entries(v.set || {})) json[k] = val;
+  for (const [k, val] of Object.entries(v.model_set || {})) { if (val === null) delete json.model[k]; else json.model[k] = val; }
+  for (const t of v.add_tokens || []) json.added_tokens.push(t);
+  return json;
 }
 // llama2's file has string merges made only of spaces/'▁' with several spaces ("   "), which the Rust
 // library rejects as ambiguous. Rewrite every merge into the unambiguous [left, right] array form, splitting
@@ -112,11 +129,16 @@ async function main() {
   fs.mkdirSync(path.join(outDir, 'golden'), { recursive: true });
   writeGz(path.join(outDir, 'corpus.jsonl.gz'), corpus.map((c) => JSON.stringify(c)));
   const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
-  for (const name of NAMES) {
-    if (only && only !== name) continue;
+  const variantNames = Object.keys(JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/tokenizers/variants.json'), 'utf8'))).filter((k) => k !== '_comment');
+  for (const name of [...NAMES, ...variantNames]) {
+    if (only && only !== name && !(only === 'variants' && !NAMES.includes(name))) continue;
+    const isVariant = !NAMES.includes(name);
+    const count = isVariant ? VARIANT_COUNT : corpus.length;
+    const tpCount = isVariant ? VARIANT_TP * 8 : TP_COUNT;
+    const padName = isVariant ? VARIANTS[name].base : name;
     const t = name === 'gpt2' ? await loadGpt2() : load(name);
     const lines = [];
-    for (let i = 0; i < corpus.length; i++) {
+    for (let i = 0; i < count; i++) {
       const { text, pair } = corpus[i];
       const enc = await t.encode(text, pair ?? null, { addSpecialTokens: true });
       const r = record(enc, text, pair);
@@ -129,17 +151,17 @@ async function main() {
       }
       r.h = digest(canon(r) + '\u0003' + r.dec + '\u0003' + (r.dec0 ?? r.dec) + '\u0003' +
         (r.plain ? r.plain.ids.join(',') + '|' + r.plain.off.join(',') : ''));
-      lines.push(JSON.stringify(ALL_FULL || i < FULL ? r : { h: r.h }));
+      lines.push(JSON.stringify(ALL_FULL || i < (isVariant ? 20 : FULL) ? r : { h: r.h }));
     }
     // truncation / padding in batches (settings given by arguments, as a user would)
-    const padId = t.tokenToId(PAD[name]);
-    for (let b = 0; b * 8 < TP_COUNT; b++) {
+    const padId = t.tokenToId(PAD[padName]);
+    for (let b = 0; b * 8 < tpCount; b++) {
       const cfg = TP[b % TP.length];
       const items = corpus.slice(b * 8, b * 8 + 8);
       const tt = name === 'gpt2' ? await loadGpt2() : load(name);
       if (cfg.trunc) tt.setTruncation(cfg.trunc.maxLength, { strategy: cfg.trunc.strategy, stride: cfg.trunc.stride, direction: cfg.trunc.direction });
       else tt.disableTruncation();
-      if (cfg.pad) tt.setPadding({ ...cfg.pad, padId, padToken: PAD[name], padTypeId: 0 });
+      if (cfg.pad) tt.setPadding({ ...cfg.pad, padId, padToken: PAD[padName], padTypeId: 0 });
       else tt.disablePadding();
       const rec = { batch: b, cfg: b % TP.length };
       try {
@@ -152,20 +174,20 @@ async function main() {
           let len = cfg.pad.maxLength ?? Math.max(...encs.map((e) => e.getLength()));
           const m = cfg.pad.padToMultipleOf;
           if (m && len % m) len += m - (len % m);
-          for (const e of encs) e.pad(len, { direction: cfg.pad.direction, padId, padTypeId: 0, padToken: PAD[name] });
+          for (const e of encs) e.pad(len, { direction: cfg.pad.direction, padId, padTypeId: 0, padToken: PAD[padName] });
         }
         rec.out = encs.map((e, k) => record(e, items[k].text, items[k].pair));
       } catch (e) {
         rec.error = String(e.message || e);
       }
       rec.h = digest(rec.error != null ? 'E' : rec.out.map(canon).join('\u0004'));
-      if (!ALL_FULL && b >= FULL_TP) delete rec.out;
+      if (!ALL_FULL && b >= (isVariant ? 3 : FULL_TP)) delete rec.out;
       lines.push(JSON.stringify(rec));
     }
     writeGz(path.join(ALL_FULL ? path.join(repo, 'artifacts') : path.join(outDir, 'golden'), name + '.jsonl.gz'), lines);
     if (!ALL_FULL) console.log(name, fs.statSync(path.join(outDir, 'golden', name + '.jsonl.gz')).size);
   }
-  fs.writeFileSync(path.join(outDir, 'golden', 'settings.json'), JSON.stringify({ seed: SEED, count: COUNT, tpCount: TP_COUNT, pad: PAD, tp: TP, full: FULL, fullTp: FULL_TP }, null, 1) + '\n');
+  fs.writeFileSync(path.join(outDir, 'golden', 'settings.json'), JSON.stringify({ seed: SEED, count: COUNT, tpCount: TP_COUNT, pad: PAD, tp: TP, full: FULL, fullTp: FULL_TP, variantCount: VARIANT_COUNT, variantTp: VARIANT_TP }, null, 1) + '\n');
 }
 
 function writeGz(file, lines) {

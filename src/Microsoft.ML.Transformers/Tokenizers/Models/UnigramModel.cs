@@ -61,6 +61,7 @@ public sealed class UnigramModel : TokenizerModel
     public override string? IdToToken(int id) => (uint)id < (uint)Pieces.Count ? Pieces[id].Piece : null;
 
     [ThreadStatic] private static (double Score, int Start, int Id)[]? t_best;
+    [ThreadStatic] private static List<(int Start, int End, bool Unk)>? t_spans;
 
     internal override void Tokenize(ReadOnlySpan<char> s, TokenSink sink)
     {
@@ -98,7 +99,8 @@ public sealed class UnigramModel : TokenizerModel
         }
 
         // Backtrack; fuse consecutive unknowns.
-        var spans = new List<(int Start, int End, bool Unk)>();
+        var spans = t_spans ??= new List<(int Start, int End, bool Unk)>(64);
+        spans.Clear();
         int e = size;
         while (e > 0)
         {

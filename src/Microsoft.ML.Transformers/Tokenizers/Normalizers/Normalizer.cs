@@ -121,7 +121,7 @@ public sealed class LowercaseNormalizer : Normalizer
     }
 }
 
-/// <summary>Removes non-spacing marks (use after NFD/NFKD).</summary>
+/// <summary>Removes combining marks (Mn, Mc, Me, as Hugging Face's <c>is_combining_mark</c>); use after NFD/NFKD.</summary>
 public sealed class StripAccentsNormalizer : Normalizer
 {
     internal override void Normalize(NormalizedText text, NormalizedText scratch)
@@ -133,7 +133,7 @@ public sealed class StripAccentsNormalizer : Normalizer
         {
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (UnicodeInfo.IsNonSpacingMark(cp)) w.Skip(1); else w.Replace(cp);
+            if (UnicodeInfo.IsMark(cp)) w.Skip(1); else w.Replace(cp);
         }
         text.Swap(scratch);
     }
@@ -261,40 +261,48 @@ public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
     private static bool WriteByOwners(ref TransformWriter w, ReadOnlySpan<char> seg, string norm, bool compat)
     {
         var form = compat ? NormalizationForm.FormKD : NormalizationForm.FormD;
-        Span<int> owners = stackalloc int[64];
-        int total = 0, k = 0, owner = 0;
+        // decomposed input code points with the index of the input character each came from
+        var flat = new List<(int Cp, int Owner)>(seg.Length * 2);
+        int k = 0, owner = 0;
         while (k < seg.Length)
         {
             NormalizedText.RuneAt(seg, k, out int cw);
-            int n = ReplaceNormalizer.CountRunes(seg.Slice(k, cw).ToString().Normalize(form));
-            if (total + n > owners.Length) return false;
-            for (int j = 0; j < n; j++) owners[total++] = owner;
+            string d = seg.Slice(k, cw).ToString().Normalize(form);
+            int j = 0;
+            while (j < d.Length) { flat.Add((NormalizedText.RuneAt(d, j, out int dw), owner)); j += dw; }
             owner++;
             k += cw;
         }
-        // check first that the output decomposes to the same length
-        int sum = 0, i = 0;
-        while (i < norm.Length)
-        {
-            NormalizedText.RuneAt(norm, i, out int cw);
-            sum += ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
-            i += cw;
-        }
-        if (sum != total) return false;
-        int pos = 0, consumed = 0; // consumed: input characters already taken
-        i = 0;
+        var used = new bool[flat.Count];
+        // for every output character: the input characters its decomposition is made of (matched by value, so
+        // canonical reordering is followed)
+        var outputs = new List<(int Cp, int MaxOwner)>();
+        int i = 0;
         while (i < norm.Length)
         {
             int cp = NormalizedText.RuneAt(norm, i, out int cw);
-            int n = ReplaceNormalizer.CountRunes(norm.Substring(i, cw).Normalize(form));
+            string d = norm.Substring(i, cw).Normalize(form);
             i += cw;
-            int maxOwner = -1;
-            for (int j = pos; j < pos + n; j++) maxOwner = Math.Max(maxOwner, owners[j]);
-            pos += n;
+            int maxOwner = -1, j = 0;
+            while (j < d.Length)
+            {
+                int dc = NormalizedText.RuneAt(d, j, out int dw);
+                j += dw;
+                int at = -1;
+                for (int f = 0; f < flat.Count; f++) if (!used[f] && flat[f].Cp == dc) { at = f; break; }
+                if (at < 0) return false;
+                used[at] = true;
+                maxOwner = Math.Max(maxOwner, flat[at].Owner);
+            }
+            outputs.Add((cp, maxOwner));
+        }
+        if (used.Any(u => !u)) return false;
+        int consumed = 0;
+        foreach (var (cp, maxOwner) in outputs)
+        {
             if (maxOwner < consumed) { w.Insert(cp); continue; }
             w.Replace(cp);
-            int extra = maxOwner - consumed; // the later sources this character absorbed
-            if (extra > 0) w.Skip(extra);
+            if (maxOwner > consumed) w.Skip(maxOwner - consumed); // the later sources this character absorbed
             consumed = maxOwner + 1;
         }
         if (consumed < owner) w.Skip(owner - consumed);

@@ -15,6 +15,9 @@ public sealed class PrecompiledNormalizer : Normalizer
     private readonly byte[] _normalized;
     public byte[] CharsMap { get; }
 
+    private readonly bool[] _asciiMapped = new bool[128];
+    [ThreadStatic] private static List<(int Cp, int Change)>? t_changes;
+
     public PrecompiledNormalizer(byte[] charsMap)
     {
         CharsMap = charsMap;
@@ -25,6 +28,8 @@ public sealed class PrecompiledNormalizer : Normalizer
         _trie = new uint[trieSize / 4];
         for (int i = 0; i < _trie.Length; i++) _trie[i] = BinaryPrimitives.ReadUInt32LittleEndian(charsMap.AsSpan(4 + i * 4));
         _normalized = charsMap.AsSpan(4 + (int)trieSize).ToArray();
+        Span<char> one = stackalloc char[1];
+        for (int c = 0; c < 128; c++) { one[0] = (char)c; _asciiMapped[c] = Transform(one, out _); }
     }
 
     /// <summary>First (shortest) prefix match of <paramref name="key"/>, or -1.</summary>
@@ -67,11 +72,20 @@ public sealed class PrecompiledNormalizer : Normalizer
     {
         var span = text.Span;
         // (code point, change) list exactly as Hugging Face builds it, then applied in one transform.
-        var changes = new List<(int Cp, int Change)>(span.Length + 8);
+        var changes = t_changes ??= new List<(int Cp, int Change)>(256);
+        changes.Clear();
         bool modified = false;
         int i = 0;
         while (i < span.Length)
         {
+            // Fast path: an unmapped ASCII character followed by ASCII is a grapheme of its own ("\r\n" excepted).
+            char ch = span[i];
+            if (ch < 0x80 && ch != '\r' && !_asciiMapped[ch] && (i + 1 == span.Length || span[i + 1] < 0x80))
+            {
+                changes.Add((ch, 0));
+                i++;
+                continue;
+            }
             int glen = StringInfo.GetNextTextElementLength(span[i..]);
             if (glen <= 0) glen = 1;
             var g = span.Slice(i, glen);

@@ -180,9 +180,49 @@ public sealed class SplitPreTokenizer(SplitPattern pattern, SplitBehavior behavi
     internal override void SplitPiece(ReadOnlySpan<char> s, int baseOffset, List<Piece> output) =>
         SplitByMatches(Pattern.FindMatches(s), s.Length, Behavior, Invert, output, baseOffset);
 
-    /// <summary><c>\w+|[^\w\s]+</c> kept, the rest removed.</summary>
-    public static SplitPreTokenizer Whitespace() => new(SplitPattern.FromRegex(@"\w+|[^\w\s]+"), SplitBehavior.Removed, invert: true);
+    /// <summary><c>\w+|[^\w\s]+</c> kept, the rest removed (\w as Oniguruma's Unicode word class).</summary>
+    public static SplitPreTokenizer Whitespace() => new(new WordOrSymbolPattern(), SplitBehavior.Removed, invert: true);
     public static SplitPreTokenizer Punctuation(SplitBehavior behavior) => new(new CharPredicatePattern(UnicodeInfo.IsPunctuation), behavior, false);
     public static SplitPreTokenizer Digits(bool individual) =>
         new(new CharPredicatePattern(UnicodeInfo.IsNumber), individual ? SplitBehavior.Isolated : SplitBehavior.Contiguous, false);
+}
+
+/// <summary>
+/// <c>\w+|[^\w\s]+</c> with Oniguruma's Unicode classes: \w = letters, marks (Mn, Mc, Me), decimal and letter numbers,
+/// connector punctuation, ZWNJ/ZWJ; \s = White_Space. .NET's \w lacks Mc and Me, hence a hand-written scanner.
+/// </summary>
+internal sealed class WordOrSymbolPattern : SplitPattern
+{
+    private static bool IsWord(int cp)
+    {
+        if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a' || (uint)(cp - '0') <= 9 || cp == '_';
+        if (cp == 0x200C || cp == 0x200D) return true;
+        var cat = UnicodeInfo.Category(cp);
+        return cat <= System.Globalization.UnicodeCategory.OtherLetter || cat is System.Globalization.UnicodeCategory.NonSpacingMark
+            or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark
+            or System.Globalization.UnicodeCategory.DecimalDigitNumber or System.Globalization.UnicodeCategory.LetterNumber
+            or System.Globalization.UnicodeCategory.ConnectorPunctuation;
+    }
+
+    public override List<(int Start, int End)> FindMatches(ReadOnlySpan<char> text)
+    {
+        var list = new List<(int, int)>();
+        int i = 0;
+        while (i < text.Length)
+        {
+            int cp = NormalizedText.RuneAt(text, i, out int w);
+            if (UnicodeInfo.IsWhitespace(cp)) { i += w; continue; }
+            bool word = IsWord(cp);
+            int start = i;
+            i += w;
+            while (i < text.Length)
+            {
+                int c2 = NormalizedText.RuneAt(text, i, out int w2);
+                if (UnicodeInfo.IsWhitespace(c2) || IsWord(c2) != word) break;
+                i += w2;
+            }
+            list.Add((start, i));
+        }
+        return list;
+    }
 }

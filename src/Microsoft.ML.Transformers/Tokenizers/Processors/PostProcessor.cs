@@ -32,6 +32,9 @@ public abstract class PostProcessor
                 bool isFirst = i == 0 || s == 0;
                 if (isFirst && addPrefixSpace && lead == 1) lead = 0;
                 s = Math.Min(s + lead, en);
+                // Rust trims bytes: one byte into a 4-byte character rounds to the character's end when converted
+                if (e.Source is string src && s > 0 && s < src.Length && char.IsLowSurrogate(src[s]) && char.IsHighSurrogate(src[s - 1]))
+                    s = Math.Min(s + 1, Math.Max(en, s + 1));
             }
             if (trail > 0 && en >= trail) en = Math.Max(en - trail, s);
             e.Offsets[i] = (s, en);
