@@ -31,6 +31,7 @@ internal static class TokenWindows
         var suffix = full.Slice(bodyEnd, full.Length);
         var body = full.Slice(bodyStart, bodyEnd);
         int room = maxLength - prefix.Length - suffix.Length;
+        if (body.Length <= room) return [full];   // fits: the stride does not matter (as in the Rust tokenizer)
         if (room <= stride)
             throw new ArgumentException(
                 $"No room for the text: max length {maxLength} minus {prefix.Length + suffix.Length} tokens around it (special tokens" +

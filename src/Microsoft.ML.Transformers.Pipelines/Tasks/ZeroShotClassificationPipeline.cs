@@ -22,7 +22,7 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
-        var labels = p.GetStrings(CandidateLabels);
+        var labels = Labels(p);
         if (labels is null || labels.Count == 0 || labels.Any(string.IsNullOrEmpty))
             throw new ArgumentException("zero-shot-classification needs candidate_labels: one or more non-empty label strings.", CandidateLabels);
         var template = p.GetString(HypothesisTemplate, DefaultHypothesisTemplate)!;
@@ -35,7 +35,7 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
     {
         var template = p.GetString(HypothesisTemplate, DefaultHypothesisTemplate)!;
         bool truncation = p.GetBool(Truncation, false);
-        foreach (var label in p.GetStrings(CandidateLabels)!)
+        foreach (var label in Labels(p)!)
         {
             // Hugging Face formats with str.format: the first {} takes the label
             int at = template.IndexOf("{}", StringComparison.Ordinal);
@@ -49,7 +49,7 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
 
     protected override ZeroShotClassificationResult Postprocess(string input, IReadOnlyList<NamedTensors> outputs, PipelineParameters p)
     {
-        var labels = p.GetStrings(CandidateLabels)!;
+        var labels = Labels(p)!;
         int n = (int)outputs[0]["logits"].Shape[^1];
         int entail = _entailment ??= EntailmentId(n), contradiction = entail == 0 ? n - 1 : 0;
         double[] scores;
@@ -65,6 +65,12 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
         var order = Maths.TopK(scores, scores.Length);
         return new ZeroShotClassificationResult(input, order.Select(i => labels[i]).ToList(), order.Select(i => scores[i]).ToList());
     }
+
+    /// <summary>candidate_labels as a list, or as one comma-separated string (as Hugging Face's _parse_labels).</summary>
+    private static IReadOnlyList<string>? Labels(PipelineParameters p) =>
+        p.TryGet(CandidateLabels, out var v) && v is string s
+            ? s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : p.GetStrings(CandidateLabels);
 
     private int? _entailment;
 

@@ -30,6 +30,29 @@ public sealed class Encoding
         SpecialTokensMask = special; WordIds = words; SequenceIds = seq;
     }
 
+    /// <summary>Index of the token covering char <paramref name="position"/> of the given sequence, or null.</summary>
+    public int? CharToToken(int position, int sequence = 0)
+    {
+        for (int i = 0; i < Length; i++)
+            if (SequenceIds[i] == sequence && position >= Offsets[i].Start && position < Offsets[i].End) return i;
+        return null;
+    }
+
+    /// <summary>Char range of a token in its own sequence's text, or null for special tokens and padding.</summary>
+    public (int Start, int End)? TokenToChars(int token) => SequenceIds[token] == null ? null : Offsets[token];
+
+    /// <summary>Word of a token, or null.</summary>
+    public int? TokenToWord(int token) => WordIds[token];
+
+    /// <summary>First and last+1 token of a word in the given sequence, or null.</summary>
+    public (int Start, int End)? WordToTokens(int word, int sequence = 0)
+    {
+        int start = -1, end = -1;
+        for (int i = 0; i < Length; i++)
+            if (WordIds[i] == word && SequenceIds[i] == sequence) { if (start < 0) start = i; end = i + 1; }
+        return start < 0 ? null : (start, end);
+    }
+
     internal static Encoding Empty() => new([], [], [], [], [], [], [], []);
 
     internal Encoding Slice(int start, int stop)

@@ -50,6 +50,8 @@ public class FillMaskAndZeroShotTests
             Close(want, multi.Scores[multi.Labels.ToList().IndexOf(labels[i])], $"multi_label {labels[i]}", 1e-6);
         }
         var single = zs.Run(text, new PipelineParameters { ["candidate_labels"] = labels });
+        var commaSeparated = zs.Run(text, new PipelineParameters { ["candidate_labels"] = " movie, city ," });
+        CollectionAssert.AreEqual(single.Labels.ToList(), commaSeparated.Labels.ToList());
         double e0 = Math.Exp(logits[0][entail]), e1 = Math.Exp(logits[1][entail]);
         Close(e0 / (e0 + e1), single.Scores[single.Labels.ToList().IndexOf("movie")], "softmax over labels", 1e-6);
     }

@@ -105,3 +105,19 @@ public class QuestionAnsweringTests
         Close(alone.Score, both[1][0].Score, "batched", 1e-5);
     }
 }
+
+/// <summary>Window edge cases.</summary>
+[TestClass]
+public class TokenWindowTests
+{
+    [TestMethod]
+    public void AShortTextIsOneWindowWhateverTheStride()
+    {
+        var tok = Microsoft.ML.Transformers.Tokenizers.AutoTokenizer.FromPretrained(Model("bert-qa"));
+        var w = TokenWindows.Build(tok, "what is the capital of france and who said hello to the people", "paris", 24, 20);
+        Assert.AreEqual(1, w.Count);
+        CollectionAssert.AreEqual(tok.Encode("what is the capital of france and who said hello to the people", "paris").Ids, w[0].Ids);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => TokenWindows.Build(tok, "what is the capital of france and who said hello to the people", "paris is the capital of france and the city is good", 24, 8));
+        StringAssert.Contains(e.Message, "must be more than the stride (8)");
+    }
+}

@@ -172,4 +172,21 @@ public class TokenizerApiTests
         Assert.AreEqual("Hello , world ! It 's fine .", tok.Decode(ids));
         Assert.AreEqual("Hello, world! It's fine.", tok.Decode(ids, cleanUpTokenizationSpaces: true));
     }
+
+    [TestMethod]
+    public void PositionHelpersFollowOffsets()
+    {
+        var tok = TokenizerGoldens.Load("bert-base-uncased");
+        var e = tok.Encode("Hello wonderful world", "second text");
+        int? t = e.CharToToken(6); // 'w' of "wonderful"
+        Assert.IsNotNull(t);
+        Assert.IsTrue(e.Offsets[t.Value].Start <= 6 && 6 < e.Offsets[t.Value].End);
+        Assert.AreEqual(0, e.SequenceIds[t.Value]);
+        int? p = e.CharToToken(0, sequence: 1);
+        Assert.AreEqual(1, e.SequenceIds[p!.Value]);
+        Assert.IsNull(e.TokenToChars(0)); // [CLS]
+        var (ws, we) = e.WordToTokens(e.TokenToWord(t.Value)!.Value)!.Value;
+        Assert.IsTrue(ws <= t && t < we);
+        Assert.IsNull(e.CharToToken(5)); // the space
+    }
 }
