@@ -5,6 +5,8 @@
 #                 ours on libtorch, ours on ONNX Runtime, PyTorch eager from Python (HF-shaped and nn fast path),
 #                 onnxruntime-node and Transformers.js on the same ONNX file.
 # onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
+# tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
+# pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -61,10 +63,13 @@ PY
 case "$WHAT" in
   model) model_bench ;;
   onnx-overhead) bash test/benchmarks/OnnxRuntime/run.sh ;;
+  tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
+  pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
-    for s in test/benchmarks/*/bench.sh; do [ -f "$s" ] && bash "$s"; done
+    bash test/benchmarks/Tokenizers/bench.sh
+    bash test/benchmarks/Pipelines/run.sh
     ;;
-  *) [ -f "test/benchmarks/$WHAT/bench.sh" ] && bash "test/benchmarks/$WHAT/bench.sh" || { echo "unknown benchmark '$WHAT'" >&2; exit 2; } ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines)" >&2; exit 2 ;;
 esac
