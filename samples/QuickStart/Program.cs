@@ -5,6 +5,7 @@
 // Without an argument it uses the tiny random BERT sequence classifier the tests use, so the labels are not
 // meaningful; point it at any BERT / RoBERTa / DistilBERT text-classification folder for real predictions.
 using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.Pipelines;
 using Microsoft.ML.Transformers.Tokenizers;
 using static Microsoft.ML.Transformers.Torch.torch;
 
@@ -45,6 +46,15 @@ foreach (var engine in new[] { Engine.LibTorch, Engine.OnnxRuntime })
     int labels = (int)logits.Shape[1];
     var p = logits.GetData<float>().Chunk(labels).SelectMany(Softmax).ToArray();
     Print(engine.ToString(), m.Config.Id2Label, p, labels);
+}
+
+// 3. The task API: pipeline("text-classification", model=folder, top_k=2), on each engine.
+foreach (var engine in new[] { Engine.LibTorch, Engine.OnnxRuntime })
+{
+    using var classifier = Pipelines.Create<TextClassificationPipeline>("text-classification", folder,
+        new PipelineOptions { Engine = engine, Parameters = new PipelineParameters { ["top_k"] = 2 } });
+    foreach (var (sentence, result) in sentences.Zip(classifier.RunBatch(sentences.Select(s => (TextInput)s).ToList())))
+        Console.WriteLine($"[pipeline {engine,-11}] \"{sentence}\" -> {string.Join(", ", result.Select(r => $"{r.Label} {r.Score:F4}"))}");
 }
 
 static IEnumerable<float> Softmax(float[] row)
