@@ -15,10 +15,12 @@ need_apt=()
 for p in libtorch-dev libopenblas0-pthread cmake g++; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ "${1:-}" = "--oracles" ]; then
-  for p in python3-torch python3-torchvision python3-onnx nodejs npm; do
-    dpkg -s "$p" >/dev/null 2>&1 || command -v "${p%%-*}" >/dev/null 2>&1 || need_apt+=("$p")
+  for p in python3-torch python3-torchvision python3-onnx; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
   done
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[install-deps] apt-get install ${need_apt[*]}"
