@@ -37,6 +37,7 @@ public class TokenizerParityTests
     [TestMethod] public void VariantWordLevelWhitespace() => Check("wordlevel-whitespace");
     [TestMethod] public void VariantClipBpeDecoder() => Check("clip-bpedecoder");
     [TestMethod] public void VariantLlamaMetaspace() => Check("llama-metaspace");
+    [TestMethod] public void VariantBpePrefixFuseUnk() => Check("bpe-prefix-fuse-unk");
 
     private void Check(string name)
     {
