@@ -73,6 +73,8 @@ internal static class TokenizerGoldens
         if (v["model_set"] is JsonObject ms)
             foreach (var (k, val) in ms) { if (val == null) ((JsonObject)root["model"]!).Remove(k); else root["model"]![k] = val.DeepClone(); }
         if (v["add_tokens"] is JsonArray add) foreach (var t in add) ((JsonArray)root["added_tokens"]!).Add(t!.DeepClone());
+        if (v["unigram_byte_pieces"]?.GetValue<bool>() == true)
+            for (int b = 0; b < 256; b++) ((JsonArray)root["model"]!["vocab"]!).Add(new JsonArray($"<0x{b:X2}>", -20));
         return root;
     }
 

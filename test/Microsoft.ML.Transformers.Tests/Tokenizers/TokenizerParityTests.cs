@@ -38,6 +38,7 @@ public class TokenizerParityTests
     [TestMethod] public void VariantClipBpeDecoder() => Check("clip-bpedecoder");
     [TestMethod] public void VariantLlamaMetaspace() => Check("llama-metaspace");
     [TestMethod] public void VariantBpePrefixFuseUnk() => Check("bpe-prefix-fuse-unk");
+    [TestMethod] public void VariantT5ByteFallback() => Check("t5-byte-fallback");
 
     private void Check(string name)
     {

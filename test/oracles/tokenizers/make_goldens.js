@@ -56,6 +56,7 @@ function variantJson(name) {
   for (const [k, val] of Object.entries(v.set || {})) json[k] = val;
   for (const [k, val] of Object.entries(v.model_set || {})) { if (val === null) delete json.model[k]; else json.model[k] = val; }
   for (const t of v.add_tokens || []) json.added_tokens.push(t);
+  if (v.unigram_byte_pieces) for (let b = 0; b < 256; b++) json.model.vocab.push(['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>', -20]);
   return json;
 }
 // llama2's file has string merges made only of spaces/'▁' with several spaces ("   "), which the Rust
