@@ -57,6 +57,9 @@ internal sealed class AddedVocabulary
         int i = 0;
         while (i < s.Length)
         {
+            int next = s[i..].IndexOfAny(matcher.FirstChars); // vectorized jump to a possible match
+            if (next < 0) break;
+            i += next;
             if (!matcher.TryMatch(s, i, out var token, out int len)) { i++; continue; }
             int start = i, stop = i + len;
             i = stop; // the automaton resumes after the raw match
@@ -101,12 +104,14 @@ internal sealed class AddedVocabulary
     {
         private readonly Dictionary<char, (string Pattern, AddedToken Token)[]> _byFirst = new();
         public int Count { get; }
+        public System.Buffers.SearchValues<char> FirstChars { get; }
 
         public Matcher(List<(string Pattern, AddedToken Token)> items)
         {
             foreach (var g in items.Where(x => x.Pattern.Length > 0).GroupBy(x => x.Pattern[0]))
                 _byFirst[g.Key] = g.OrderByDescending(x => x.Pattern.Length).ToArray();
             Count = _byFirst.Count;
+            FirstChars = System.Buffers.SearchValues.Create(_byFirst.Keys.ToArray());
         }
 
         public bool TryMatch(ReadOnlySpan<char> s, int i, out AddedToken token, out int length)

@@ -72,8 +72,11 @@ public sealed class Encoding
     internal static Encoding Special(IReadOnlyList<int> ids, IReadOnlyList<string> tokens, int typeId)
     {
         int n = ids.Count;
-        return new Encoding([.. ids], [.. tokens], new (int, int)[n], Enumerable.Repeat(typeId, n).ToArray(), Enumerable.Repeat(1, n).ToArray(),
-            Enumerable.Repeat(1, n).ToArray(), new int?[n], new int?[n]);
+        var type = new int[n];
+        var ones = new int[n];
+        Array.Fill(type, typeId);
+        Array.Fill(ones, 1);
+        return new Encoding([.. ids], [.. tokens], new (int, int)[n], type, ones, (int[])ones.Clone(), new int?[n], new int?[n]);
     }
 
     /// <summary>Hugging Face's <c>Encoding::truncate</c>: keep max_len tokens, the rest become overflowing windows.</summary>

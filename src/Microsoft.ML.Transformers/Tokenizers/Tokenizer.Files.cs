@@ -78,6 +78,65 @@ public sealed partial class Tokenizer
     }
 
     /// <summary>
+    /// BERT from a plain vocab.txt (one token per line, id = line number), as BertTokenizerFast builds it: BertNormalizer,
+    /// BertPreTokenizer, WordPiece with "##", [CLS] A [SEP] (B [SEP]) and the WordPiece decoder.
+    /// </summary>
+    public static Tokenizer FromWordPieceVocab(string vocabPath, bool lowercase = true, bool? stripAccents = null, bool tokenizeChineseChars = true,
+        TokenizerConfig? config = null)
+    {
+        if (!File.Exists(vocabPath)) throw new FileNotFoundException($"Vocabulary file not found: {vocabPath}", vocabPath);
+        var vocab = new JsonObject();
+        int id = 0;
+        foreach (var line in File.ReadLines(vocabPath))
+        {
+            if (!vocab.ContainsKey(line)) vocab[line] = id; // a repeated line keeps its first id
+            id++;
+        }
+        foreach (var required in new[] { "[UNK]", "[CLS]", "[SEP]" })
+            if (!vocab.ContainsKey(required)) throw new TokenizerFormatException($"{vocabPath}: the vocabulary has no {required} line");
+        var added = new JsonArray();
+        foreach (var special in new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" })
+        {
+            if (vocab[special] is not JsonValue v) continue;
+            added.Add(new JsonObject
+            {
+                ["id"] = v.GetValue<int>(), ["content"] = special, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            });
+        }
+        JsonObject Special(string t, int typeId) => new() { ["SpecialToken"] = new JsonObject { ["id"] = t, ["type_id"] = typeId } };
+        JsonObject Seq(string s, int typeId) => new() { ["Sequence"] = new JsonObject { ["id"] = s, ["type_id"] = typeId } };
+        JsonObject SpecialEntry(string t) => new() { ["id"] = t, ["ids"] = new JsonArray(vocab[t]!.GetValue<int>()), ["tokens"] = new JsonArray(t) };
+        var root = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = added,
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = tokenizeChineseChars,
+                ["strip_accents"] = stripAccents, ["lowercase"] = lowercase,
+            },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+            ["post_processor"] = new JsonObject
+            {
+                ["type"] = "TemplateProcessing",
+                ["single"] = new JsonArray(Special("[CLS]", 0), Seq("A", 0), Special("[SEP]", 0)),
+                ["pair"] = new JsonArray(Special("[CLS]", 0), Seq("A", 0), Special("[SEP]", 0), Seq("B", 1), Special("[SEP]", 1)),
+                ["special_tokens"] = new JsonObject { ["[CLS]"] = SpecialEntry("[CLS]"), ["[SEP]"] = SpecialEntry("[SEP]") },
+            },
+            ["decoder"] = new JsonObject { ["type"] = "WordPiece", ["prefix"] = "##", ["cleanup"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100,
+                ["vocab"] = vocab,
+            },
+        };
+        return new TokenizerJson(vocabPath).Load(root, config);
+    }
+
+    /// <summary>
     /// Writes tokenizer.json (with the current truncation and padding) and, when they were read, tokenizer_config.json
     /// and special_tokens_map.json. Each file goes to a temporary name first and is then moved into place.
     /// </summary>
@@ -127,7 +186,7 @@ public static class AutoTokenizer
 {
     /// <summary>
     /// Reads tokenizer.json (plus tokenizer_config.json and special_tokens_map.json when present); a folder with only
-    /// vocab.json + merges.txt gives a GPT-2 style byte-level BPE.
+    /// vocab.json + merges.txt gives a GPT-2 style byte-level BPE, one with only vocab.txt a BERT WordPiece.
     /// </summary>
     public static Tokenizer FromPretrained(string folder)
     {
@@ -138,8 +197,14 @@ public static class AutoTokenizer
         if (File.Exists(json)) tok = Tokenizer.FromFile(json, config);
         else if (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")))
             tok = Tokenizer.FromVocabAndMerges(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"), config);
+        else if (File.Exists(Path.Combine(folder, "vocab.txt")))
+        {
+            bool Flag(string key, bool fallback) => config.Raw?[key] is JsonValue v && v.TryGetValue(out bool b) ? b : fallback;
+            bool? strip = config.Raw?["strip_accents"] is JsonValue sv && sv.TryGetValue(out bool sb) ? sb : null;
+            tok = Tokenizer.FromWordPieceVocab(Path.Combine(folder, "vocab.txt"), Flag("do_lower_case", true), strip, Flag("tokenize_chinese_chars", true), config);
+        }
         else
-            throw new FileNotFoundException($"No tokenizer in {folder}: looked for tokenizer.json, or vocab.json + merges.txt", json);
+            throw new FileNotFoundException($"No tokenizer in {folder}: looked for tokenizer.json, vocab.json + merges.txt, or vocab.txt", json);
         return tok;
     }
 

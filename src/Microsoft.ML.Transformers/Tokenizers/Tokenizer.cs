@@ -28,10 +28,33 @@ public sealed partial class Tokenizer
         IReadOnlyList<AddedToken> addedTokens, TruncationOptions? truncation, PaddingOptions? padding, JsonObject json, TokenizerConfig? config)
     {
         Model = model; Normalizer = normalizer; PreTokenizer = preTokenizer; PostProcessor = postProcessor; Decoder = decoder;
-        // An added token whose content is already in the model's vocabulary takes the model's id (Hugging Face does the same).
-        _added = new AddedVocabulary(addedTokens.Select(t => model.TokenToId(t.Content) is int id && id != t.Id ? t with { Id = id } : t).ToList(), normalizer);
+        _added = new AddedVocabulary(AssignIds(model, addedTokens), normalizer);
         Truncation = truncation; Padding = padding; Json = json;
         Config = config ?? new TokenizerConfig(null, null);
+    }
+
+    /// <summary>
+    /// Ids as Hugging Face's AddedVocabulary gives them when reading added_tokens (the file's ids are not used): the
+    /// model's id when the content is in its vocabulary, else the next id after the vocabulary and earlier added tokens.
+    /// </summary>
+    private static List<AddedToken> AssignIds(TokenizerModel model, IReadOnlyList<AddedToken> tokens)
+    {
+        var result = new List<AddedToken>(tokens.Count);
+        var byContent = new Dictionary<string, int>(StringComparer.Ordinal);
+        int vocabSize = model.VocabSize;
+        int maxAdded = -1;
+        foreach (var t in tokens)
+        {
+            if (!byContent.TryGetValue(t.Content, out int id))
+            {
+                if (model.TokenToId(t.Content) is int mid) id = mid;
+                else id = maxAdded < 0 ? vocabSize : (maxAdded >= vocabSize || vocabSize == 0 ? maxAdded + 1 : vocabSize);
+            }
+            byContent[t.Content] = id;
+            maxAdded = Math.Max(maxAdded, id);
+            result.Add(id == t.Id ? t : t with { Id = id });
+        }
+        return result;
     }
 
     // ---- vocabulary ----

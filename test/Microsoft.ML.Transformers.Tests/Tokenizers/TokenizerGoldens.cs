@@ -28,6 +28,12 @@ internal static class TokenizerGoldens
     public static Tokenizer Load(string name)
     {
         if (Variants().ContainsKey(name)) return Tokenizer.FromJson(VariantJson(name).ToJsonString(), name);
+        if (name == "bert-vocab-txt")
+        {
+            string folder = BertVocabTxtFolder();
+            try { return AutoTokenizer.FromPretrained(folder); }
+            finally { Directory.Delete(folder, true); }
+        }
         string dir = SharedFolder(name);
         if (name == "gpt2") return Tokenizer.FromVocabAndMerges(Path.Combine(dir, "vocab.json"), Path.Combine(dir, "merges.txt"));
         var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
@@ -43,7 +49,18 @@ internal static class TokenizerGoldens
         return o;
     }
 
-    public static string BaseOf(string name) => Variants()[name]?["base"]?.GetValue<string>() ?? name;
+    public static string BaseOf(string name) => name == "bert-vocab-txt" ? "bert-base-uncased" : Variants()[name]?["base"]?.GetValue<string>() ?? name;
+
+    /// <summary>A folder holding only vocab.txt: bert-base-uncased's vocabulary one token per line (as make_goldens.js writes it).</summary>
+    public static string BertVocabTxtFolder()
+    {
+        var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(SharedFolder("bert-base-uncased"), "tokenizer.json")))!;
+        var tokens = ((JsonObject)root["model"]!["vocab"]!).OrderBy(kv => kv.Value!.GetValue<int>()).Select(kv => kv.Key);
+        string dir = Path.Combine(Path.GetTempPath(), "mlt-bert-vocab-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "vocab.txt"), string.Join("\n", tokens) + "\n");
+        return dir;
+    }
 
     /// <summary>Base tokenizer.json with top-level keys and model keys replaced and added tokens appended.</summary>
     public static JsonObject VariantJson(string name)
@@ -56,6 +73,8 @@ internal static class TokenizerGoldens
         if (v["model_set"] is JsonObject ms)
             foreach (var (k, val) in ms) { if (val == null) ((JsonObject)root["model"]!).Remove(k); else root["model"]![k] = val.DeepClone(); }
         if (v["add_tokens"] is JsonArray add) foreach (var t in add) ((JsonArray)root["added_tokens"]!).Add(t!.DeepClone());
+        if (v["unigram_byte_pieces"]?.GetValue<bool>() == true)
+            for (int b = 0; b < 256; b++) ((JsonArray)root["model"]!["vocab"]!).Add(new JsonArray($"<0x{b:X2}>", -20));
         return root;
     }
 

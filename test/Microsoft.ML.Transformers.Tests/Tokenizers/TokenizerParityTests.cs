@@ -24,6 +24,9 @@ public class TokenizerParityTests
     [TestMethod] public void Clip() => Check("clip");
     [TestMethod] public void Gpt2() => Check("gpt2");
 
+    /// <summary>A folder with only vocab.txt (BertTokenizerFast's construction) against the Rust library built the same way.</summary>
+    [TestMethod] public void BertFromVocabTxt() => Check("bert-vocab-txt");
+
     // Component variants (test/fixtures/tokenizers/variants.json) on the first 1,000 corpus items.
     [TestMethod] public void VariantBertNfkdStripDigits() => Check("bert-nfkd-strip-digits");
     [TestMethod] public void VariantBertNfkcSplitTemplate() => Check("bert-nfkc-split-template");
@@ -34,6 +37,8 @@ public class TokenizerParityTests
     [TestMethod] public void VariantWordLevelWhitespace() => Check("wordlevel-whitespace");
     [TestMethod] public void VariantClipBpeDecoder() => Check("clip-bpedecoder");
     [TestMethod] public void VariantLlamaMetaspace() => Check("llama-metaspace");
+    [TestMethod] public void VariantBpePrefixFuseUnk() => Check("bpe-prefix-fuse-unk");
+    [TestMethod] public void VariantT5ByteFallback() => Check("t5-byte-fallback");
 
     private void Check(string name)
     {

@@ -56,6 +56,7 @@ function variantJson(name) {
   for (const [k, val] of Object.entries(v.set || {})) json[k] = val;
   for (const [k, val] of Object.entries(v.model_set || {})) { if (val === null) delete json.model[k]; else json.model[k] = val; }
   for (const t of v.add_tokens || []) json.added_tokens.push(t);
+  if (v.unigram_byte_pieces) for (let b = 0; b < 256; b++) json.model.vocab.push(['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>', -20]);
   return json;
 }
 // llama2's file has string merges made only of spaces/'▁' with several spaces ("   "), which the Rust
@@ -88,6 +89,25 @@ async function loadGpt2() {
       byte_fallback: false, ignore_merges: false, vocab, merges },
   };
   return tk.Tokenizer.fromString(JSON.stringify(root));
+}
+
+// BERT from a plain vocab.txt (what BertTokenizerFast builds; the .NET side: Tokenizer.FromWordPieceVocab).
+// The vocab.txt is bert-base-uncased's vocabulary written one token per line in id order.
+function loadBertVocabTxt() {
+  const json = JSON.parse(fs.readFileSync(path.join(dataDir, 'bert-base-uncased', 'tokenizer.json'), 'utf8'));
+  const tokens = Object.entries(json.model.vocab).sort((a, b) => a[1] - b[1]).map((e) => e[0]);
+  const file = path.join(repo, 'artifacts', 'bert-vocab.txt');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, tokens.join('\n') + '\n');
+  const vocab = {};
+  tokens.forEach((t, i) => { vocab[t] = i; });
+  const t = new tk.Tokenizer(tk.WordPiece.init(vocab, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 100 }));
+  t.setNormalizer(tk.bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true }));
+  t.setPreTokenizer(tk.bertPreTokenizer());
+  t.setPostProcessor(tk.bertProcessing(['[SEP]', vocab['[SEP]']], ['[CLS]', vocab['[CLS]']]));
+  t.setDecoder(tk.wordPieceDecoder('##', true));
+  t.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  return t;
 }
 
 function cpToU16(s) {
@@ -129,14 +149,14 @@ async function main() {
   fs.mkdirSync(path.join(outDir, 'golden'), { recursive: true });
   writeGz(path.join(outDir, 'corpus.jsonl.gz'), corpus.map((c) => JSON.stringify(c)));
   const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
-  const variantNames = Object.keys(JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/tokenizers/variants.json'), 'utf8'))).filter((k) => k !== '_comment');
+  const variantNames = ['bert-vocab-txt', ...Object.keys(JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/tokenizers/variants.json'), 'utf8'))).filter((k) => k !== '_comment')];
   for (const name of [...NAMES, ...variantNames]) {
     if (only && only !== name && !(only === 'variants' && !NAMES.includes(name))) continue;
     const isVariant = !NAMES.includes(name);
     const count = isVariant ? VARIANT_COUNT : corpus.length;
     const tpCount = isVariant ? VARIANT_TP * 8 : TP_COUNT;
-    const padName = isVariant ? VARIANTS[name].base : name;
-    const t = name === 'gpt2' ? await loadGpt2() : load(name);
+    const padName = name === 'bert-vocab-txt' ? 'bert-base-uncased' : isVariant ? VARIANTS[name].base : name;
+    const t = name === 'gpt2' ? await loadGpt2() : name === 'bert-vocab-txt' ? loadBertVocabTxt() : load(name);
     const lines = [];
     for (let i = 0; i < count; i++) {
       const { text, pair } = corpus[i];
@@ -158,7 +178,7 @@ async function main() {
     for (let b = 0; b * 8 < tpCount; b++) {
       const cfg = TP[b % TP.length];
       const items = corpus.slice(b * 8, b * 8 + 8);
-      const tt = name === 'gpt2' ? await loadGpt2() : load(name);
+      const tt = name === 'gpt2' ? await loadGpt2() : name === 'bert-vocab-txt' ? loadBertVocabTxt() : load(name);
       if (cfg.trunc) tt.setTruncation(cfg.trunc.maxLength, { strategy: cfg.trunc.strategy, stride: cfg.trunc.stride, direction: cfg.trunc.direction });
       else tt.disableTruncation();
       if (cfg.pad) tt.setPadding({ ...cfg.pad, padId, padToken: PAD[padName], padTypeId: 0 });

@@ -55,8 +55,18 @@ public sealed class TemplateProcessor(IReadOnlyList<TemplatePiece> single, IRead
     public IReadOnlyList<TemplatePiece> Pair { get; } = pair;
     public IReadOnlyDictionary<string, (int[] Ids, string[] Tokens)> SpecialTokens { get; } = specialTokens;
 
-    public override int AddedTokens(bool isPair) =>
-        (isPair ? Pair : Single).Where(p => p.IsSpecial).Sum(p => SpecialTokens[p.SpecialId].Ids.Length);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, int), Encoding> _specialParts = new();
+    private int _addedSingle = -1, _addedPair = -1;
+
+    private Encoding SpecialPart(TemplatePiece p) => _specialParts.GetOrAdd((p.SpecialId, p.TypeId),
+        k => Encoding.Special(SpecialTokens[k.Item1].Ids, SpecialTokens[k.Item1].Tokens, k.Item2));
+
+    public override int AddedTokens(bool isPair)
+    {
+        ref int cached = ref isPair ? ref _addedPair : ref _addedSingle;
+        if (cached < 0) cached = (isPair ? Pair : Single).Where(p => p.IsSpecial).Sum(p => SpecialTokens[p.SpecialId].Ids.Length);
+        return cached;
+    }
 
     internal override List<Encoding> ProcessEncodings(List<Encoding> encodings, bool addSpecialTokens)
     {
@@ -67,8 +77,7 @@ public sealed class TemplateProcessor(IReadOnlyList<TemplatePiece> single, IRead
             if (p.IsSpecial)
             {
                 if (!addSpecialTokens) continue;
-                var (ids, toks) = SpecialTokens[p.SpecialId];
-                parts.Add(Encoding.Special(ids, toks, p.TypeId));
+                parts.Add(SpecialPart(p)); // shared: merging only reads it
             }
             else
             {
@@ -126,10 +135,13 @@ public sealed class RobertaProcessor((string Token, int Id) sep, (string Token, 
         return result;
     }
 
+    private Encoding? _cls, _sep;
+
     private Encoding Wrap(Encoding e, (string Token, int Id) first)
     {
-        var head = Encoding.Special([first.Id], [first.Token], 0);
-        var tail = Encoding.Special([Sep.Id], [Sep.Token], 0);
+        // special parts are shared: merging only reads them
+        var head = first == Cls ? (_cls ??= Encoding.Special([Cls.Id], [Cls.Token], 0)) : (_sep ??= Encoding.Special([Sep.Id], [Sep.Token], 0));
+        var tail = _sep ??= Encoding.Special([Sep.Id], [Sep.Token], 0);
         var body = new Encoding(e.Ids, e.Tokens, e.Offsets, e.TypeIds, e.AttentionMask, e.SpecialTokensMask, e.WordIds, e.SequenceIds);
         return Encoding.MergeAll([head, body, tail]);
     }
