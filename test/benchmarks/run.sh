@@ -29,6 +29,8 @@ model_bench() {
   echo "[bench] model: ours (ONNX Runtime)";    $mb --engine onnx > "$OUT/model-ours-onnx.json"
   echo "[bench] model: PyTorch eager (nn.Linear, nn.LayerNorm, F.gelu, matmul-softmax attention: how HF eager BERT runs)"
   /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager.json"
+  echo "[bench] model: PyTorch eager, OpenBLAS pool limited to 1 thread (the tuning our engine applies to itself)"
+  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager-blas1.json"
   echo "[bench] model: PyTorch nn.TransformerEncoderLayer (fused inference path)"
   /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl nn --runs "$RUNS" > "$OUT/model-torch-nn.json"
   echo "[bench] model: onnxruntime-node and Transformers.js"
@@ -39,6 +41,7 @@ out = sys.argv[1]
 load = lambda n: json.load(open(os.path.join(out, n)))
 ours_t, ours_o = load("model-ours-libtorch.json"), load("model-ours-onnx.json")
 plain, nn = load("model-torch-eager.json"), load("model-torch-nn.json")
+tuned = load("model-torch-eager-blas1.json")
 node = load("model-node.json")
 def node_ms(batch, key):
     for r in node.get("results", []):
@@ -50,13 +53,14 @@ def pick(d, b):
     v = d.get(str(b), d.get(b))
     return v if not isinstance(v, dict) else v.get("median_ms")
 print("\nBERT-base forward, seq 128, median ms (lower is better); ratio = PyTorch eager / ours")
-print(f"{'batch':>5} {'ours libtorch':>14} {'ours ORT':>9} {'torch eager':>12} {'torch nn':>9} {'ort-node':>9} {'transformers.js':>16} {'eager/libtorch':>15} {'eager/ORT':>10} {'tjs/ORT':>8}")
+print("torch eager: PyTorch defaults (2 intra-op threads, OpenBLAS pool of 2); eager blas1: OPENBLAS_NUM_THREADS=1")
+print(f"{'batch':>5} {'ours libtorch':>14} {'ours ORT':>9} {'torch eager':>12} {'eager blas1':>12} {'torch nn':>9} {'ort-node':>9} {'transformers.js':>16} {'eager/libtorch':>15} {'blas1/libtorch':>15} {'eager/ORT':>10} {'tjs/ORT':>8}")
 for b in (1, 8):
-    t, o, p, n = pick(ours_t, b), pick(ours_o, b), pick(plain, b), pick(nn, b)
+    t, o, p, n, pt = pick(ours_t, b), pick(ours_o, b), pick(plain, b), pick(nn, b), pick(tuned, b)
     on, tj = node_ms(b, "session_run"), tjs_ms(b)
     f = lambda x: f"{x:.1f}" if x is not None else "n/a"
     r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
-    print(f"{b:>5} {f(t):>14} {f(o):>9} {f(p):>12} {f(n):>9} {f(on):>9} {f(tj):>16} {r(p, t):>15} {r(p, o):>10} {r(tj, o):>8}")
+    print(f"{b:>5} {f(t):>14} {f(o):>9} {f(p):>12} {f(pt):>12} {f(n):>9} {f(on):>9} {f(tj):>16} {r(p, t):>15} {r(pt, t):>15} {r(p, o):>10} {r(tj, o):>8}")
 PY
 }
 

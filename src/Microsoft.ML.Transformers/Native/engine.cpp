@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
+#include <dlfcn.h>
 
 namespace mlt {
 thread_local std::string last_error;
@@ -21,6 +22,22 @@ MLT_API void mlt_tensor_free(mlt_tensor t) {
 
 MLT_API int mlt_set_num_threads(int n) { MLT_STATUS(at::set_num_threads(n)) }
 MLT_API int mlt_get_num_threads() { return at::get_num_threads(); }
+
+// The system BLAS keeps its own thread pool beside libtorch's OpenMP pool; with both at full size on a small machine
+// they oversubscribe the cores. OpenBLAS exports openblas_set_num_threads / openblas_get_num_threads; other BLAS
+// builds may not, in which case these report -1.
+MLT_API int mlt_set_blas_threads(int n) {
+  using fn = void (*)(int);
+  auto f = reinterpret_cast<fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (f == nullptr) return -1;
+  f(n);
+  return 0;
+}
+MLT_API int mlt_get_blas_threads() {
+  using fn = int (*)();
+  auto f = reinterpret_cast<fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return f == nullptr ? -1 : f();
+}
 MLT_API int mlt_cuda_is_available() { return at::hasCUDA() ? 1 : 0; }
 MLT_API int mlt_cuda_device_count() {
   try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }

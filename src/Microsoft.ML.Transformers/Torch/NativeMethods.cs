@@ -57,6 +57,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial void mlt_tensor_free(IntPtr t);
     [LibraryImport(Lib)] internal static partial int mlt_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int mlt_get_num_threads();
+    [LibraryImport(Lib)] internal static partial int mlt_set_blas_threads(int n);
+    [LibraryImport(Lib)] internal static partial int mlt_get_blas_threads();
     [LibraryImport(Lib)] internal static partial int mlt_cuda_is_available();
     [LibraryImport(Lib)] internal static partial int mlt_cuda_device_count();
     [LibraryImport(Lib)] internal static partial int mlt_mkldnn_is_available();

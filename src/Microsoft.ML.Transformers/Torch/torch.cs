@@ -17,6 +17,11 @@ public static partial class torch
     public static void set_num_threads(int n) => Check(mlt_set_num_threads(n));
     public static int get_num_threads() => mlt_get_num_threads();
 
+    /// <summary>Threads of the system BLAS's own pool (OpenBLAS), separate from libtorch's intra-op threads; false when
+    /// the loaded BLAS does not expose the setting.</summary>
+    public static bool set_blas_threads(int n) => mlt_set_blas_threads(n) == 0;
+    public static int get_blas_threads() => mlt_get_blas_threads();
+
     public static bool is_grad_enabled() => mlt_grad_enabled() == 1;
 
     /// <summary>Disables gradient recording on this thread until disposed (with torch.no_grad():).</summary>
