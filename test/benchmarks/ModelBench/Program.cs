@@ -24,7 +24,7 @@ var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => in
 Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Backend = Enum.Parse<Microsoft.ML.Transformers.Torch.LinearBackend>(opts.GetValueOrDefault("gemm", "Auto"), ignoreCase: true);
 
 bool onnx = opts.GetValueOrDefault("engine", "libtorch") == "onnx";
-Microsoft.ML.Transformers.Torch.torch.set_num_threads(threads);
+if (!onnx) Microsoft.ML.Transformers.Torch.torch.set_num_threads(threads); // the ONNX path never loads libtorch
 using IInferenceModel m = InferenceModel.Load(model, ModelHead.Base, new InferenceModelOptions
 {
     Engine = onnx ? Engine.OnnxRuntime : Engine.LibTorch,
