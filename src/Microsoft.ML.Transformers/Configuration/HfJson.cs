@@ -169,8 +169,9 @@ internal static class HfJson
         return sign + digits + new string('0', decpt - digits.Length) + ".0";
     }
 
-    /// <summary>A JSON string with Python's ensure_ascii escaping.</summary>
-    internal static void WriteString(StringBuilder sb, string s)
+    /// <summary>A JSON string with Python's ensure_ascii escaping, or (asciiOnly false) serde_json's: quote, backslash
+    /// and control characters escaped, everything else raw (the safetensors header).</summary>
+    internal static void WriteString(StringBuilder sb, string s, bool asciiOnly = true)
     {
         sb.Append('"');
         foreach (var c in s)
@@ -185,7 +186,7 @@ internal static class HfJson
                 case '\b': sb.Append("\\b"); break;
                 case '\f': sb.Append("\\f"); break;
                 default:
-                    if (c < ' ' || c > '~')
+                    if (c < ' ' || (asciiOnly && c > '~'))
                     {
                         // UTF-16 code units are exactly what Python emits (surrogate pairs for astral characters).
                         sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));

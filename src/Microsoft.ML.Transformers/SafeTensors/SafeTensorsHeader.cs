@@ -203,14 +203,5 @@ internal static class SafeTensorsHeader
         }
     }
 
-    internal static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => kind.ToString(),
-    };
+    internal static string Describe(JsonValueKind kind) => Configuration.ConfigJson.Describe(kind);
 }

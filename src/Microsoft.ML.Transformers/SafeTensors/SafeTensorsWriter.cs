@@ -151,36 +151,8 @@ public static class SafeTensorsWriter
         return result;
     }
 
-    /// <summary>JSON string escaping as serde_json does it: quote, backslash and control characters only,
-    /// everything else as raw UTF-8.</summary>
-    private static void AppendJsonString(StringBuilder sb, string s)
-    {
-        sb.Append('"');
-        foreach (var c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < ' ')
-                    {
-                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                    break;
-            }
-        }
-        sb.Append('"');
-    }
+    // JSON string escaping as serde_json does it: quote, backslash and control characters only, the rest raw UTF-8.
+    private static void AppendJsonString(StringBuilder sb, string s) => Configuration.HfJson.WriteString(sb, s, asciiOnly: false);
 
     private static void WritePlanned(string path, List<SafeTensorStreamEntry> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
