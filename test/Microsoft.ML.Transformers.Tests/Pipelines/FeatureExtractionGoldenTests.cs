@@ -12,37 +12,25 @@ public class FeatureExtractionGoldenTests
     [TestMethod]
     [DataRow(Engine.OnnxRuntime)]
     [DataRow(Engine.LibTorch)]
-    public void MatchesTransformersJs(Engine engine)
-    {
-        var pipes = new Dictionary<string, FeatureExtractionPipeline>();
-        try
+    public void MatchesTransformersJs(Engine engine) =>
+        ForEachCase<FeatureExtractionPipeline>("feature-extraction", engine, (pipe, c, model) =>
         {
-            foreach (var c in Cases("feature-extraction"))
+            var p = Parameters(c["options"]);
+            p["batch_size"] = 4;
+            var texts = Texts(c["input"]!).Select(t => (TextInput)t).ToList();
+            var actual = pipe.RunBatch(texts, p);
+            // Transformers.js returns one tensor: [batch, hidden] pooled, [1, tokens, hidden] unpooled
+            var output = c["output"]!.AsArray();
+            string pooling = (string)c["options"]!["pooling"]!;
+            for (int i = 0; i < texts.Count; i++)
             {
-                string model = (string)c!["model"]!;
-                if (!pipes.TryGetValue(model, out var pipe))
-                    pipes[model] = pipe = (FeatureExtractionPipeline)Create("feature-extraction", model, engine);
-                var p = Parameters(c["options"]);
-                p["batch_size"] = 4;
-                var input = c["input"]!;
-                bool batched = input is JsonArray;
-                var texts = batched ? input.AsArray().Select(t => (TextInput)(string)t!).ToList() : [(string)input!];
-                var actual = pipe.RunBatch(texts, p);
-                // Transformers.js returns one tensor: [batch, hidden] pooled, [1, tokens, hidden] unpooled
-                var output = c["output"]!.AsArray();
-                string pooling = (string)c["options"]!["pooling"]!;
-                for (int i = 0; i < texts.Count; i++)
-                {
-                    var rows = pooling == "none" ? output[0]!.AsArray() : new JsonArray(output[i]!.DeepClone());
-                    var a = actual[i];
-                    Assert.AreEqual(rows.Count * rows[0]!.AsArray().Count, a.Data.Length, $"{model} {pooling}");
-                    int k = 0;
-                    foreach (var row in rows)
-                        foreach (var v in row!.AsArray())
-                            Close((double)v!, a.Data[k++], $"{model} \"{texts[i].Text}\" {c["options"]!.ToJsonString()} [{k - 1}]");
-                }
+                var rows = pooling == "none" ? output[0]!.AsArray() : new JsonArray(output[i]!.DeepClone());
+                var a = actual[i];
+                Assert.AreEqual(rows.Count * rows[0]!.AsArray().Count, a.Data.Length, $"{model} {pooling}");
+                int k = 0;
+                foreach (var row in rows)
+                    foreach (var v in row!.AsArray())
+                        Close((double)v!, a.Data[k++], $"{model} \"{texts[i].Text}\" {c["options"]!.ToJsonString()} [{k - 1}]");
             }
-        }
-        finally { foreach (var p in pipes.Values) p.Dispose(); }
-    }
+        });
 }

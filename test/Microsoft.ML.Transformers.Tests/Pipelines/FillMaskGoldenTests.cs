@@ -12,38 +12,26 @@ public class FillMaskGoldenTests
     [TestMethod]
     [DataRow(Engine.OnnxRuntime)]
     [DataRow(Engine.LibTorch)]
-    public void MatchesTransformersJs(Engine engine)
-    {
-        var pipes = new Dictionary<string, FillMaskPipeline>();
-        try
+    public void MatchesTransformersJs(Engine engine) =>
+        ForEachCase<FillMaskPipeline>("fill-mask", engine, (pipe, c, model) =>
         {
-            foreach (var c in Cases("fill-mask"))
+            var p = Parameters(c["options"]);
+            p["batch_size"] = 2;
+            var texts = Texts(c["input"]!);
+            var actual = pipe.RunBatch(texts, p);
+            var expected = PerInput(c["input"]!, c["output"]!);
+            for (int i = 0; i < texts.Count; i++)
             {
-                string model = (string)c!["model"]!;
-                if (!pipes.TryGetValue(model, out var pipe))
-                    pipes[model] = pipe = (FillMaskPipeline)Create("fill-mask", model, engine);
-                var p = Parameters(c["options"]);
-                p["batch_size"] = 2;
-                var input = c["input"]!;
-                bool batched = input is JsonArray;
-                var texts = batched ? input.AsArray().Select(t => (string)t!).ToList() : [(string)input!];
-                var actual = pipe.RunBatch(texts, p);
-                var expected = batched ? c["output"]!.AsArray().Select(o => o!.AsArray()).ToList() : [c["output"]!.AsArray()];
-                for (int i = 0; i < texts.Count; i++)
+                string where = $"{model} \"{texts[i]}\" {c["options"]!.ToJsonString()}";
+                var e = expected[i].AsArray();
+                Assert.AreEqual(e.Count, actual[i].Count, where);
+                for (int j = 0; j < e.Count; j++)
                 {
-                    string where = $"{model} \"{texts[i]}\" {c["options"]!.ToJsonString()}";
-                    Assert.AreEqual(expected[i].Count, actual[i].Count, where);
-                    for (int j = 0; j < expected[i].Count; j++)
-                    {
-                        var e = expected[i][j]!;
-                        Assert.AreEqual((int)e["token"]!, actual[i][j].Token, where);
-                        Assert.AreEqual((string)e["token_str"]!, actual[i][j].TokenStr, where);
-                        Assert.AreEqual((string)e["sequence"]!, actual[i][j].Sequence, where);
-                        Close((double)e["score"]!, actual[i][j].Score, where);
-                    }
+                    Assert.AreEqual((int)e[j]!["token"]!, actual[i][j].Token, where);
+                    Assert.AreEqual((string)e[j]!["token_str"]!, actual[i][j].TokenStr, where);
+                    Assert.AreEqual((string)e[j]!["sequence"]!, actual[i][j].Sequence, where);
+                    Close((double)e[j]!["score"]!, actual[i][j].Score, where);
                 }
             }
-        }
-        finally { foreach (var p in pipes.Values) p.Dispose(); }
-    }
+        });
 }

@@ -96,6 +96,37 @@ internal static class PipelineFixtures
         return p;
     }
 
+    /// <summary>
+    /// Runs <paramref name="check"/> on every golden case of <paramref name="task"/> with one pipeline per model folder
+    /// (created on first use, disposed at the end); returns how many cases ran.
+    /// </summary>
+    public static int ForEachCase<TPipeline>(string task, Engine engine, Action<TPipeline, JsonNode, string> check) where TPipeline : Pipeline
+    {
+        var pipes = new Dictionary<string, TPipeline>();
+        int count = 0;
+        try
+        {
+            foreach (var c in Cases(task))
+            {
+                string model = (string)c!["model"]!;
+                if (!pipes.TryGetValue(model, out var pipe))
+                    pipes[model] = pipe = (TPipeline)Create(task, model, engine);
+                check(pipe, c, model);
+                count++;
+            }
+        }
+        finally { foreach (var p in pipes.Values) p.Dispose(); }
+        return count;
+    }
+
+    /// <summary>A case's input as a list: the array of a batched case, or the single value.</summary>
+    public static List<string> Texts(JsonNode input) =>
+        input is JsonArray a ? a.Select(t => (string)t!).ToList() : [(string)input!];
+
+    /// <summary>A case's expected output per input: the array of a batched case, or the single output.</summary>
+    public static List<JsonNode> PerInput(JsonNode input, JsonNode output) =>
+        input is JsonArray ? output.AsArray().Select(o => o!).ToList() : [output];
+
     public static void Close(double expected, double actual, string what, double tolerance = 1e-4)
     {
         if (Math.Abs(expected - actual) > tolerance)

@@ -14,40 +14,28 @@ public class QuestionAnsweringGoldenTests
     [TestMethod]
     [DataRow(Engine.OnnxRuntime)]
     [DataRow(Engine.LibTorch)]
-    public void MatchesTransformersJs(Engine engine)
-    {
-        var pipes = new Dictionary<string, QuestionAnsweringPipeline>();
-        try
+    public void MatchesTransformersJs(Engine engine) =>
+        ForEachCase<QuestionAnsweringPipeline>("question-answering", engine, (pipe, c, model) =>
         {
-            foreach (var c in Cases("question-answering"))
+            int topK = (int)c["options"]!["top_k"]!;
+            var p = new PipelineParameters { ["top_k"] = topK, ["align_to_words"] = false, ["batch_size"] = 2 };
+            var input = c["input"]!;
+            var inputs = (input is JsonArray batch ? batch.Select(x => x!) : [input])
+                .Select(x => new QuestionAnsweringInput((string)x["question"]!, (string)x["context"]!)).ToList();
+            var actual = pipe.RunBatch(inputs, p);
+            // top_k 1 gives one answer object per input, otherwise a list
+            var expected = PerInput(input, c["output"]!).Select(o => o as JsonArray ?? new JsonArray(o.DeepClone())).ToList();
+            for (int i = 0; i < inputs.Count; i++)
             {
-                string model = (string)c!["model"]!;
-                if (!pipes.TryGetValue(model, out var pipe))
-                    pipes[model] = pipe = (QuestionAnsweringPipeline)Create("question-answering", model, engine);
-                int topK = (int)c["options"]!["top_k"]!;
-                var p = new PipelineParameters { ["top_k"] = topK, ["align_to_words"] = false, ["batch_size"] = 2 };
-                var input = c["input"]!;
-                bool batched = input is JsonArray;
-                var inputs = (batched ? input.AsArray().Select(x => x!) : [input])
-                    .Select(x => new QuestionAnsweringInput((string)x["question"]!, (string)x["context"]!)).ToList();
-                var actual = pipe.RunBatch(inputs, p);
-                var output = c["output"]!;
-                var expected = batched ? output.AsArray().Select(o => new JsonArray(o!.DeepClone())).ToList()
-                    : topK == 1 ? [new JsonArray(output.DeepClone())] : [output.AsArray()];
-                for (int i = 0; i < inputs.Count; i++)
+                string where = $"{model} {inputs[i]} top_k={topK}";
+                Assert.AreEqual(expected[i].Count, actual[i].Count, where);
+                for (int j = 0; j < expected[i].Count; j++)
                 {
-                    string where = $"{model} {inputs[i]} top_k={topK}";
-                    Assert.AreEqual(expected[i].Count, actual[i].Count, where);
-                    for (int j = 0; j < expected[i].Count; j++)
-                    {
-                        var a = actual[i][j];
-                        Assert.AreEqual(((string)expected[i][j]!["answer"]!).Trim(), a.Answer, where);
-                        Assert.AreEqual(inputs[i].Context[a.Start..a.End], a.Answer, where);
-                        Close((double)expected[i][j]!["score"]!, a.Score, where);
-                    }
+                    var a = actual[i][j];
+                    Assert.AreEqual(((string)expected[i][j]!["answer"]!).Trim(), a.Answer, where);
+                    Assert.AreEqual(inputs[i].Context[a.Start..a.End], a.Answer, where);
+                    Close((double)expected[i][j]!["score"]!, a.Score, where);
                 }
             }
-        }
-        finally { foreach (var p in pipes.Values) p.Dispose(); }
-    }
+        });
 }

@@ -13,33 +13,21 @@ public class ZeroShotClassificationGoldenTests
     [TestMethod]
     [DataRow(Engine.OnnxRuntime)]
     [DataRow(Engine.LibTorch)]
-    public void MatchesTransformersJs(Engine engine)
-    {
-        var pipes = new Dictionary<string, ZeroShotClassificationPipeline>();
-        try
+    public void MatchesTransformersJs(Engine engine) =>
+        ForEachCase<ZeroShotClassificationPipeline>("zero-shot-classification", engine, (pipe, c, model) =>
         {
-            foreach (var c in Cases("zero-shot-classification"))
+            var p = Parameters(c["options"]);
+            p["batch_size"] = 2;
+            var texts = Texts(c["input"]!);
+            var actual = pipe.RunBatch(texts, p);
+            var expected = PerInput(c["input"]!, c["output"]!);
+            for (int i = 0; i < texts.Count; i++)
             {
-                string model = (string)c!["model"]!;
-                if (!pipes.TryGetValue(model, out var pipe))
-                    pipes[model] = pipe = (ZeroShotClassificationPipeline)Create("zero-shot-classification", model, engine);
-                var p = Parameters(c["options"]);
-                p["batch_size"] = 2;
-                var input = c["input"]!;
-                bool batched = input is JsonArray;
-                var texts = batched ? input.AsArray().Select(t => (string)t!).ToList() : [(string)input!];
-                var actual = pipe.RunBatch(texts, p);
-                var expected = batched ? c["output"]!.AsArray().Select(o => o!).ToList() : [c["output"]!];
-                for (int i = 0; i < texts.Count; i++)
-                {
-                    string where = $"{model} \"{texts[i]}\" {c["options"]!.ToJsonString()}";
-                    Assert.AreEqual((string)expected[i]["sequence"]!, actual[i].Sequence, where);
-                    CollectionAssert.AreEqual(expected[i]["labels"]!.AsArray().Select(l => (string)l!).ToList(), actual[i].Labels.ToList(), where);
-                    var scores = expected[i]["scores"]!.AsArray();
-                    for (int j = 0; j < scores.Count; j++) Close((double)scores[j]!, actual[i].Scores[j], where);
-                }
+                string where = $"{model} \"{texts[i]}\" {c["options"]!.ToJsonString()}";
+                Assert.AreEqual((string)expected[i]["sequence"]!, actual[i].Sequence, where);
+                CollectionAssert.AreEqual(expected[i]["labels"]!.AsArray().Select(l => (string)l!).ToList(), actual[i].Labels.ToList(), where);
+                var scores = expected[i]["scores"]!.AsArray();
+                for (int j = 0; j < scores.Count; j++) Close((double)scores[j]!, actual[i].Scores[j], where);
             }
-        }
-        finally { foreach (var p in pipes.Values) p.Dispose(); }
-    }
+        });
 }
