@@ -148,10 +148,7 @@ public sealed class OnnxInferenceModel : IInferenceModel
     }
 
     public NamedTensors Run(InferenceBatch batch) =>
-        Model.Run(batch.InputIds, batch.AttentionMask,
-            // a null array would convert to an empty (not absent) ReadOnlyMemory
-            batch.TokenTypeIds is { } types ? new ReadOnlyMemory<long>(types) : (ReadOnlyMemory<long>?)null,
-            batch.BatchSize, batch.SequenceLength);
+        Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength);
 
     public void Dispose() => Model.Dispose();
 }

@@ -160,14 +160,15 @@ public abstract class PreTrainedModel : nn.Module
     public void SavePretrained(string folder)
     {
         Directory.CreateDirectory(folder);
-        var entries = new List<SafeTensorEntry>();
-        foreach (var (name, t) in named_parameters())
-        {
-            var bytes = new byte[t.numel() * t.dtype.ElementSize()];
-            t.CopyToBytes(bytes);
-            entries.Add(new SafeTensorEntry(name, ToSafeTensorDType(t.dtype), t.shape, bytes));
-        }
-        SafeTensorsWriter.Write(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        // Each tensor is copied out only while the writer streams it, so the model is never held twice in managed memory.
+        var entries = named_parameters().Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.parameter.dtype), p.parameter.shape,
+            stream =>
+            {
+                var bytes = new byte[p.parameter.numel() * p.parameter.dtype.ElementSize()];
+                p.parameter.CopyToBytes(bytes);
+                stream.Write(bytes);
+            })).ToList();
+        SafeTensorsWriter.WriteStreaming(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
         Config.SavePretrained(folder);
     }
 }

@@ -11,7 +11,6 @@ std::atomic<int64_t> live_tensors{0};
 }  // namespace mlt
 
 MLT_API const char* mlt_last_error() { return mlt::last_error.empty() ? nullptr : mlt::last_error.c_str(); }
-MLT_API void mlt_clear_error() { mlt::last_error.clear(); }
 MLT_API int64_t mlt_live_tensors() { return mlt::live_tensors.load(); }
 
 MLT_API void mlt_tensor_free(mlt_tensor t) {

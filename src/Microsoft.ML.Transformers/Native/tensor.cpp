@@ -56,7 +56,6 @@ MLT_API int mlt_tensor_dtype(mlt_tensor t) { return static_cast<int>(t->scalar_t
 MLT_API int mlt_tensor_device_type(mlt_tensor t) { return t->is_cuda() ? 1 : 0; }
 MLT_API int mlt_tensor_device_index(mlt_tensor t) { return t->is_cuda() ? t->device().index() : -1; }
 MLT_API int mlt_tensor_is_mkldnn(mlt_tensor t) { return t->is_mkldnn() ? 1 : 0; }
-MLT_API int mlt_tensor_defined(mlt_tensor t) { return t->defined() ? 1 : 0; }
 
 // Copies the tensor's elements (any device, any strides) into host memory of `nbytes`.
 MLT_API int mlt_tensor_copy_to(mlt_tensor t, void* dst, int64_t nbytes) {

@@ -73,6 +73,13 @@ public sealed class OnnxModel : IDisposable
             tokenTypeIds is { } t ? OnnxInput.Create(TokenTypeIds, t, shape) : null, outputNames);
     }
 
+    /// <summary>The same over flat arrays; a null <paramref name="tokenTypeIds"/> means none (an array would otherwise
+    /// convert implicitly to an empty, not absent, ReadOnlyMemory).</summary>
+    public NamedTensors Run(long[] inputIds, long[] attentionMask, long[]? tokenTypeIds, int batchSize, int sequenceLength,
+        IReadOnlyList<string>? outputNames = null) =>
+        Run((ReadOnlyMemory<long>)inputIds, attentionMask, tokenTypeIds is null ? (ReadOnlyMemory<long>?)null : new ReadOnlyMemory<long>(tokenTypeIds),
+            batchSize, sequenceLength, outputNames);
+
     public void Dispose() => Session.Dispose();
 
     private NamedTensors RunCore(long[] shape, OnnxInput ids, OnnxInput mask, OnnxInput? types, IReadOnlyList<string>? outputNames)

@@ -52,7 +52,6 @@ internal static unsafe partial class NativeMethods
 
     // ---- engine ----
     [LibraryImport(Lib)] internal static partial IntPtr mlt_last_error();
-    [LibraryImport(Lib)] internal static partial void mlt_clear_error();
     [LibraryImport(Lib)] internal static partial long mlt_live_tensors();
     [LibraryImport(Lib)] internal static partial void mlt_tensor_free(IntPtr t);
     [LibraryImport(Lib)] internal static partial int mlt_set_num_threads(int n);

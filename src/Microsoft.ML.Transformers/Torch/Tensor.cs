@@ -131,13 +131,6 @@ public static partial class torch
             GC.KeepAlive(this);
         }
 
-        /// <summary>Raw-byte variant of <see cref="CopyFrom{T}"/> (for checkpoint loading of any dtype).</summary>
-        internal unsafe void CopyFromBytes(ReadOnlySpan<byte> source)
-        {
-            fixed (byte* p = source) Check(mlt_tensor_copy_from(Handle, p, source.Length));
-            GC.KeepAlive(this);
-        }
-
         /// <summary>Overwrites this tensor from host memory holding <paramref name="shape"/> elements of <paramref name="sourceType"/>,
         /// converting the element type (e.g. a bfloat16 checkpoint into a float32 parameter).</summary>
         internal unsafe void CopyFromBlob(void* data, long[] shape, ScalarType sourceType)
