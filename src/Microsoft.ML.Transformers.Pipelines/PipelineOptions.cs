@@ -1,6 +1,5 @@
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.OnnxRuntime;
-using Microsoft.ML.Transformers.Torch;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -9,8 +8,8 @@ public sealed record PipelineOptions
 {
     /// <summary>null: libtorch when the folder has model.safetensors, else ONNX Runtime (onnx/model.onnx).</summary>
     public Engine? Engine { get; init; }
-    /// <summary>libtorch device (CPU by default).</summary>
-    public Device? Device { get; init; }
+    /// <summary>libtorch device: "cpu" (default), "cuda", "cuda:N", as Hugging Face's pipeline(device=...).</summary>
+    public string? Device { get; init; }
     /// <summary>Which ONNX file and session settings (threads, optimization level) when ONNX Runtime runs the model.</summary>
     public OnnxModelOptions? Onnx { get; init; }
     /// <summary>Parameters every call starts from (top_k, batch_size, ...); call-time parameters win.</summary>

@@ -1,4 +1,5 @@
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -8,9 +9,9 @@ public static class Activations
     private static readonly Dictionary<string, Func<Tensor, Tensor>> s_registry = new(StringComparer.Ordinal)
     {
         ["gelu"] = x => x.gelu(),
-        ["gelu_new"] = x => x.gelu("tanh"),
-        ["gelu_pytorch_tanh"] = x => x.gelu("tanh"),
-        ["gelu_fast"] = x => x.gelu("tanh"),
+        ["gelu_new"] = x => x.gelu(GELU.Approximate.tanh),
+        ["gelu_pytorch_tanh"] = x => x.gelu(GELU.Approximate.tanh),
+        ["gelu_fast"] = x => x.gelu(GELU.Approximate.tanh),
         ["relu"] = x => x.relu(),
         ["silu"] = x => x.silu(),
         ["swish"] = x => x.silu(),

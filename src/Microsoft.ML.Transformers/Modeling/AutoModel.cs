@@ -1,4 +1,8 @@
 using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Engines;
+using Microsoft.ML.Transformers.SafeTensors;
+using TorchSharp;
+using static TorchSharp.torch;
 using Microsoft.ML.Transformers.Models.Bert;
 using Microsoft.ML.Transformers.Models.DistilBert;
 using Microsoft.ML.Transformers.Models.Roberta;
@@ -39,14 +43,19 @@ public sealed class ModelRegistry(string name)
         return model;
     }
 
-    /// <summary>Loads config.json and the weights of a checkpoint folder; the model is returned in eval mode, as Hugging Face does.</summary>
+    /// <summary>Loads config.json and the weights of a checkpoint folder; the model is returned in eval mode, as Hugging Face does.
+    /// <see cref="ModelLoadOptions.Device"/> and <see cref="ModelLoadOptions.TorchDtype"/> place and convert the model
+    /// before the weights are copied in, so the weights go straight from the memory-mapped file to their final tensors.</summary>
     public PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null)
     {
         var config = AutoConfig.FromPretrained(folder);
+        var device = TorchDevices.Parse(options?.Device);
+        var dtype = ResolveDtype(folder, config, options?.TorchDtype);
         var model = Create(config, Path.Combine(folder, "config.json"));
         try
         {
-            if (options?.Device is { } device) model.to(device);
+            if (dtype != ScalarType.Float32) model.to(dtype);
+            if (device.type != DeviceType.CPU) model.to(device);
             var info = model.LoadWeights(folder);
             options?.Log?.Invoke(info.ToString());
             model.eval();
@@ -57,6 +66,25 @@ public sealed class ModelRegistry(string name)
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Hugging Face's torch_dtype: float32 unless asked; "auto" takes config.json's torch_dtype, else the
+    /// checkpoint's first floating-point dtype.</summary>
+    private static ScalarType ResolveDtype(string folder, PretrainedConfig config, string? requested)
+    {
+        if (requested is null) return ScalarType.Float32;
+        if (!requested.Equals("auto", StringComparison.OrdinalIgnoreCase)) return TorchDtypes.Parse(requested, "ModelLoadOptions.TorchDtype");
+        if (config.TorchDtype is { } fromConfig) return TorchDtypes.Parse(fromConfig, Path.Combine(folder, "config.json"));
+        using var ckpt = SafeTensorsCheckpoint.Open(folder);
+        foreach (var key in ckpt.Keys)
+        {
+            var t = ckpt.Get(key).DType;
+            if (t is SafeTensorDType.F16) return ScalarType.Float16;
+            if (t is SafeTensorDType.BF16) return ScalarType.BFloat16;
+            if (t is SafeTensorDType.F32) return ScalarType.Float32;
+            if (t is SafeTensorDType.F64) return ScalarType.Float64;
+        }
+        return ScalarType.Float32;
     }
 
     private PreTrainedModel Create(PretrainedConfig config, string source)

@@ -1,7 +1,7 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.OnnxRuntime;
-using Microsoft.ML.Transformers.Torch;
-using static Microsoft.ML.Transformers.Torch.torch;
+using Microsoft.ML.Transformers.Engines;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -38,8 +38,10 @@ public sealed record InferenceModelOptions
 {
     /// <summary>null: libtorch when the folder has safetensors weights, else ONNX Runtime when it has an ONNX export.</summary>
     public Engine? Engine { get; init; }
-    /// <summary>libtorch device (CPU by default).</summary>
-    public Device? Device { get; init; }
+    /// <summary>libtorch device: "cpu" (default), "cuda", "cuda:N".</summary>
+    public string? Device { get; init; }
+    /// <summary>libtorch weights' dtype (Hugging Face's torch_dtype: "float32" by default, "float16", "bfloat16", "auto").</summary>
+    public string? TorchDtype { get; init; }
     /// <summary>Which ONNX file and session settings (ONNX Runtime only).</summary>
     public OnnxModelOptions? Onnx { get; init; }
 }
@@ -64,7 +66,7 @@ public static class InferenceModel
         return engine switch
         {
             Engine.LibTorch => new TorchInferenceModel(
-                RegistryFor(head).FromPretrained(folder, new ModelLoadOptions { Device = options.Device }), head),
+                RegistryFor(head).FromPretrained(folder, new ModelLoadOptions { Device = options.Device, TorchDtype = options.TorchDtype }), head),
             Engine.OnnxRuntime => OnnxInferenceModel.Open(folder, head, options.Onnx),
             _ => throw new ArgumentOutOfRangeException(nameof(options), engine, "unknown engine"),
         };
@@ -107,13 +109,13 @@ public sealed class TorchInferenceModel : IInferenceModel
         var device = Model.Device;
         var inputs = ModelInputs.FromArrays(batch.InputIds, batch.AttentionMask, _takesTokenTypes ? batch.TokenTypeIds : null,
             batch.BatchSize, batch.SequenceLength, device);
-        var o = Model.Forward(inputs);
+        var o = Model.forward(inputs);
         var result = new List<NamedTensor>();
         void Add(string name, Tensor? t)
         {
             if (t is null) return;
-            using var f = t.to(ScalarType.Float32);
-            result.Add(new NamedTensor(name, TensorElementType.Float, t.shape, f.data<float>()));
+            using var host = t.to(ScalarType.Float32).cpu().contiguous();
+            result.Add(new NamedTensor(name, TensorElementType.Float, t.shape, host.data<float>().ToArray()));
         }
         Add("logits", o.Logits);
         Add("start_logits", o.StartLogits);

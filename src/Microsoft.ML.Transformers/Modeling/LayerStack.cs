@@ -1,4 +1,4 @@
-using static Microsoft.ML.Transformers.Torch.torch;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -9,16 +9,16 @@ internal static class LayerStack
     /// Runs <paramref name="layers"/> in order. Each layer's temporaries are released as soon as it is done; the
     /// hidden states (embedding output first) and attention maps are collected when the lists are given.
     /// </summary>
-    public static Tensor Run<TLayer>(IReadOnlyList<TLayer> layers, Tensor hidden, Tensor? mask,
-        List<Tensor>? allHidden, List<Tensor>? allAttentions, Func<TLayer, Tensor, Tensor?, (Tensor hidden, Tensor probs)> forward)
+    public static Tensor Run<TLayer>(IEnumerable<TLayer> layers, Tensor hidden, Tensor? mask,
+        List<Tensor>? allHidden, List<Tensor>? allAttentions, Func<TLayer, Tensor, Tensor?, bool, (Tensor hidden, Tensor? probs)> forward)
     {
         allHidden?.Add(hidden);
         foreach (var layer in layers)
         {
             using var scope = NewDisposeScope();
-            var (h, probs) = forward(layer, hidden, mask);
+            var (h, probs) = forward(layer, hidden, mask, allAttentions is not null);
             hidden = h.MoveToOuterDisposeScope();
-            if (allAttentions is not null) allAttentions.Add(probs.MoveToOuterDisposeScope());
+            if (allAttentions is not null) allAttentions.Add(probs!.MoveToOuterDisposeScope());
             allHidden?.Add(hidden);
         }
         return hidden;

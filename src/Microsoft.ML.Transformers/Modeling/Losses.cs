@@ -1,5 +1,5 @@
-using static Microsoft.ML.Transformers.Torch.torch;
-using F = Microsoft.ML.Transformers.Torch.torch.nn.functional;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -11,7 +11,7 @@ internal static class Losses
     public static Tensor SequenceClassification(Tensor logits, Tensor labels, int numLabels, string? problemType)
     {
         problemType ??= numLabels == 1 ? "regression"
-            : labels.dtype is Torch.ScalarType.Int64 or Torch.ScalarType.Int32 ? "single_label_classification"
+            : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? "single_label_classification"
             : "multi_label_classification";
         switch (problemType)
         {

@@ -1,5 +1,5 @@
-using Microsoft.ML.Transformers.Torch;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -26,9 +26,9 @@ public sealed record ModelInputs
         long[] shape = [batch, sequence];
         return new ModelInputs
         {
-            InputIds = tensor(inputIds, shape, device),
-            AttentionMask = attentionMask is null ? null : tensor(attentionMask, shape, device),
-            TokenTypeIds = tokenTypeIds is null ? null : tensor(tokenTypeIds, shape, device),
+            InputIds = tensor(inputIds, shape, device: device),
+            AttentionMask = attentionMask is null ? null : tensor(attentionMask, shape, device: device),
+            TokenTypeIds = tokenTypeIds is null ? null : tensor(tokenTypeIds, shape, device: device),
         };
     }
 }

@@ -1,15 +1,20 @@
 using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Engines;
 using Microsoft.ML.Transformers.SafeTensors;
-using Microsoft.ML.Transformers.Torch;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
 /// <summary>Options for <c>FromPretrained</c>.</summary>
 public sealed record ModelLoadOptions
 {
-    /// <summary>Device the weights are placed on (default CPU). CUDA needs a CUDA build of libtorch.</summary>
-    public Device? Device { get; init; }
+    /// <summary>Device the weights are placed on: "cpu" (default), "cuda", "cuda:N". CUDA needs a CUDA build of libtorch.</summary>
+    public string? Device { get; init; }
+    /// <summary>Hugging Face's torch_dtype: null or "float32" (the default, as Hugging Face), "float16", "bfloat16",
+    /// or "auto" (config.json's torch_dtype, else the checkpoint's floating-point dtype).</summary>
+    public string? TorchDtype { get; init; }
     /// <summary>Called with the loading report (missing / unexpected keys), Hugging Face's warnings.</summary>
     public Action<string>? Log { get; init; }
 }
@@ -28,13 +33,36 @@ public sealed record LoadingInfo(IReadOnlyList<string> MissingKeys, IReadOnlyLis
     }
 }
 
-/// <summary>
-/// Base of every model: holds the config, loads and saves Hugging Face checkpoint folders
-/// (config.json + model.safetensors or a sharded index). Parameter names are the checkpoint keys.
-/// </summary>
-public abstract class PreTrainedModel : nn.Module
+/// <summary>A layer that keeps tensors derived from its parameters (fused q/k/v), rebuilt when the weights change.</summary>
+internal interface IDerivedWeights
 {
-    protected PreTrainedModel(PretrainedConfig config) => Config = config;
+    void DropDerivedWeights();
+}
+
+/// <summary>A layer with parameters of its own (not inside a TorchSharp layer) that Hugging Face's _init_weights sets.</summary>
+internal interface IInitWeights
+{
+    void InitWeights(double initializerRange);
+}
+
+/// <summary>
+/// Base of every model: a TorchSharp <see cref="nn.Module{T, TResult}"/> holding the config, that loads and saves
+/// Hugging Face checkpoint folders (config.json + model.safetensors or a sharded index). Parameter names are the
+/// checkpoint keys. Disposing the model while another thread runs <see cref="forward"/> waits for that call to end;
+/// calls after disposal throw <see cref="ObjectDisposedException"/>.
+/// </summary>
+public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
+{
+    private int _active;
+    private int _disposed;
+
+    protected PreTrainedModel(PretrainedConfig config) : base(LoadEngine(config)) => Config = config;
+
+    private static string LoadEngine(PretrainedConfig config)
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        return config.ModelType ?? "model";
+    }
 
     public PretrainedConfig Config { get; }
 
@@ -45,20 +73,124 @@ public abstract class PreTrainedModel : nn.Module
     /// <summary>Missing and unexpected keys of the last load, or null for a model built from a config.</summary>
     public LoadingInfo? LoadingInfo { get; private set; }
 
-    public abstract ModelOutput Forward(ModelInputs inputs);
+    /// <summary>The model's forward (Hugging Face's keyword arguments in <paramref name="inputs"/>).</summary>
+    protected abstract ModelOutput Run(ModelInputs inputs);
 
-    public ModelOutput forward(ModelInputs inputs) => Forward(inputs);
+    public sealed override ModelOutput forward(ModelInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        Interlocked.Increment(ref _active);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return Run(inputs);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
+    }
+
+    /// <summary>Same as <see cref="forward"/>.</summary>
+    public ModelOutput Forward(ModelInputs inputs) => forward(inputs);
 
     /// <summary>Device of the first parameter.</summary>
     public Device Device => parameters().First().device;
 
     protected double InitializerRange => Config.GetOrDefault("initializer_range", 0.02);
 
+    /// <summary>Establishes shared parameters (output embeddings tied to the input embeddings, a head's bias shared
+    /// with its decoder), as Hugging Face's tie_weights: both layers hold the same parameter object.</summary>
+    protected virtual void TieWeights() { }
+
+    // TorchSharp's Module.to() converts each layer's references on its own, which would turn a tied parameter into
+    // two copies (and dispose it under the other layer). Models convert each parameter once and hand the converted
+    // tensor to every layer that holds it, as PyTorch's Module._apply does.
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Convert(t => t.to(dtype, device, non_blocking: non_blocking), device);
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        var device = new Device(deviceType, deviceIndex);
+        return Convert(t => t.to(device, non_blocking: non_blocking), device);
+    }
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => Convert(t => t.to(dtype, non_blocking: non_blocking), null);
+
+    private nn.Module Convert(Func<Tensor, Tensor> convert, Device? device)
+    {
+        if (device is not null) TorchDevices.EnsureAvailable(device);
+        var owners = new List<(nn.Module module, string name, Parameter parameter)>();
+        foreach (var m in named_modules().Select(m => m.module).Prepend(this))
+            foreach (var (name, p) in m.named_parameters(recurse: false)) owners.Add((m, name, p));
+        var converted = new Dictionary<IntPtr, Parameter>();
+        using (no_grad())
+        {
+            foreach (var (_, _, p) in owners)
+            {
+                if (converted.ContainsKey(p.Handle)) continue;
+                bool floating = p.dtype is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64;
+                var moved = floating ? convert(p) : device is null ? p.alias() : p.to(device);
+                converted[p.Handle] = new Parameter(moved.DetachFromDisposeScope(), p.requires_grad);
+            }
+        }
+        foreach (var (module, name, p) in owners) SetParameter(module, name, converted[p.Handle]);
+        DropDerivedWeights();
+        return this;
+    }
+
+    private static void SetParameter(nn.Module module, string name, Parameter value)
+    {
+        if (module is IParameterOwner owner)
+        {
+            owner.SetParameter(name, value);
+            return;
+        }
+        var property = module.GetType().GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance);
+        if (property?.SetMethod is null)
+            throw new NotSupportedException($"Cannot move parameter '{name}' of {module.GetType().Name}: it has no settable property of that name.");
+        property.SetValue(module, value);
+    }
+
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        DropDerivedWeights();
+    }
+
+    private void DropDerivedWeights()
+    {
+        foreach (var (_, m) in named_modules())
+            if (m is IDerivedWeights d) d.DropDerivedWeights();
+    }
+
     /// <summary>Initializes every parameter as Hugging Face's _init_weights does (normal(0, initializer_range) for
-    /// linear and embedding weights, zero biases, unit LayerNorm).</summary>
+    /// linear and embedding weights, zero biases and padding rows, unit LayerNorm).</summary>
     public void InitWeights()
     {
-        foreach (var (_, m) in named_modules()) m.ResetParameters(InitializerRange);
+        var all = named_modules().ToList();
+        foreach (var (_, m) in all) InitLayer(m, InitializerRange);
+        foreach (var (_, m) in all)
+            if (m is IInitWeights own) own.InitWeights(InitializerRange);
+        if (this is IInitWeights self) self.InitWeights(InitializerRange);
+        DropDerivedWeights();
+    }
+
+    private static void InitLayer(nn.Module m, double range)
+    {
+        using var _ = no_grad();
+        switch (m)
+        {
+            case Linear l:
+                nn.init.normal_(l.weight, 0, range);
+                if (l.bias is { } b) nn.init.zeros_(b);
+                break;
+            case EmbeddingTable e:
+                nn.init.normal_(e.weight, 0, range);
+                e.ZeroPaddingRow();
+                break;
+            case LayerNorm n:
+                if (n.weight is { } w) nn.init.ones_(w);
+                if (n.bias is { } nb) nn.init.zeros_(nb);
+                break;
+        }
     }
 
     /// <summary>Loads weights from a checkpoint folder into this model, returning the report it also keeps in <see cref="LoadingInfo"/>.</summary>
@@ -75,9 +207,9 @@ public abstract class PreTrainedModel : nn.Module
             : !modelHasPrefix && fileHasPrefix ? n => prefix + n
             : n => n;
 
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        // Shapes first, from the headers alone: nothing is copied into a model the checkpoint does not fit.
+        var plan = new List<(Tensor tensor, string key)>();
         var missing = new List<string>();
-        var loaded = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (tensor, names) in groups)
         {
             string? key = names.Select(toFileKey).FirstOrDefault(fileKeys.Contains);
@@ -92,37 +224,58 @@ public abstract class PreTrainedModel : nn.Module
                 throw new InvalidDataException(
                     $"Weight '{key}' in {ckpt.FileOf(key).Path} has shape [{string.Join(", ", info.Shape)}] but the model expects " +
                     $"[{string.Join(", ", expected)}] (config.json of {folder}: {Config.ModelType}). Check that the checkpoint matches its config.");
-            tensor.CopyFromBlob(ckpt.GetPointer(key), info.Shape, ToScalarType(info.DType, key));
-            used.Add(key);
-            loaded.Add(tensor);
+            _ = ToScalarType(info.DType, key);
+            plan.Add((tensor, key));
         }
+
+        var loaded = new HashSet<IntPtr>();
+        using (no_grad())
+        {
+            foreach (var (tensor, key) in plan)
+            {
+                var info = ckpt.Get(key);
+                TensorCopy.FromHost(tensor, ckpt.GetPointer(key), info.ByteLength, info.Shape, ToScalarType(info.DType, key));
+                loaded.Add(tensor.Handle);
+            }
+        }
+        var used = plan.Select(p => p.key).ToHashSet(StringComparer.Ordinal);
         var unexpected = fileKeys.Where(k => !used.Contains(k) && !k.EndsWith(".position_ids", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).ToList();
 
-        // Parameters the checkpoint lacked start from the family's initialization, as in Hugging Face.
-        foreach (var (_, m) in named_modules())
-        {
-            if (m.OwnParameterTensors().Any(t => !loaded.Contains(t)))
-                m.ResetParameters(InitializerRange);
-            m.OnWeightsChanged();
-        }
+        // Layers whose parameters the checkpoint lacked start from the family's initialization, as in Hugging Face.
+        // Layers of our own (IInitWeights: padding rows, a head's bias) redo their part when anything under them was reset.
+        var modules = named_modules().ToList();
+        var reset = modules.Where(m => m.module.named_parameters(recurse: false).Any(p => !loaded.Contains(p.parameter.Handle))).ToList();
+        foreach (var (_, m) in reset) InitLayer(m, InitializerRange);
+        foreach (var (name, m) in modules)
+            if (m is IInitWeights own && reset.Any(r => r.name == name || r.name.StartsWith(name + ".", StringComparison.Ordinal)))
+                own.InitWeights(InitializerRange);
+        DropDerivedWeights();
         LoadingInfo = new LoadingInfo(missing, unexpected, folder);
         return LoadingInfo;
     }
 
+    /// <summary>Every parameter and persistent buffer once, with all the names it has (tied weights have several), in state_dict order.</summary>
     private List<(Tensor tensor, List<string> names)> GroupTiedNames()
     {
         var groups = new List<(Tensor, List<string>)>();
-        var index = new Dictionary<Tensor, List<string>>(ReferenceEqualityComparer.Instance);
-        foreach (var (name, t) in state_dict())
+        var index = new Dictionary<IntPtr, List<string>>();
+        void Add(string name, Tensor t)
         {
-            if (!index.TryGetValue(t, out var names))
+            if (!index.TryGetValue(t.Handle, out var names))
             {
                 names = [];
-                index[t] = names;
+                index[t.Handle] = names;
                 groups.Add((t, names));
             }
             names.Add(name);
+        }
+        foreach (var (name, p) in named_parameters(recurse: false)) Add(name, p);
+        foreach (var (name, b) in named_buffers(recurse: false, include_nonpersistent: false)) Add(name, b);
+        foreach (var (prefix, m) in named_modules())
+        {
+            foreach (var (name, p) in m.named_parameters(recurse: false)) Add($"{prefix}.{name}", p);
+            foreach (var (name, b) in m.named_buffers(recurse: false, include_nonpersistent: false)) Add($"{prefix}.{name}", b);
         }
         return groups;
     }
@@ -142,7 +295,7 @@ public abstract class PreTrainedModel : nn.Module
         _ => throw new NotSupportedException($"Weight '{key}' has dtype {dtype}, which models cannot load."),
     };
 
-    private static SafeTensorDType ToSafeTensorDType(ScalarType t) => t switch
+    internal static SafeTensorDType ToSafeTensorDType(ScalarType t) => t switch
     {
         ScalarType.Float32 => SafeTensorDType.F32,
         ScalarType.Float16 => SafeTensorDType.F16,
@@ -155,20 +308,31 @@ public abstract class PreTrainedModel : nn.Module
 
     /// <summary>
     /// Writes config.json and model.safetensors into <paramref name="folder"/> (created if needed). Tied weights are
-    /// written once, under their first name, as Hugging Face does. Each file is written to a temporary file and then moved.
+    /// written once, under their first name, as Hugging Face does. Each tensor is streamed from libtorch's memory into
+    /// the file (no managed copy); each file is written to a temporary file and then moved.
     /// </summary>
     public void SavePretrained(string folder)
     {
         Directory.CreateDirectory(folder);
-        // Each tensor is copied out only while the writer streams it, so the model is never held twice in managed memory.
         var entries = named_parameters().Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.parameter.dtype), p.parameter.shape,
-            stream =>
-            {
-                var bytes = new byte[p.parameter.numel() * p.parameter.dtype.ElementSize()];
-                p.parameter.CopyToBytes(bytes);
-                stream.Write(bytes);
-            })).ToList();
+            stream => TensorCopy.ToStream(p.parameter, stream))).ToList();
+        var dtype = named_parameters().Select(p => p.parameter.dtype).FirstOrDefault(t => t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64, ScalarType.Float32);
         SafeTensorsWriter.WriteStreaming(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        Config.TorchDtype = TorchDtypes.Name(dtype);
         Config.SavePretrained(folder);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            // Wait for forwards already running on other threads; new ones see _disposed and throw.
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _active) != 0) spin.SpinOnce();
+            foreach (var (_, m) in named_modules())
+                if (m is IDerivedWeights d) d.DropDerivedWeights();
+        }
+        base.Dispose(disposing);
     }
 }

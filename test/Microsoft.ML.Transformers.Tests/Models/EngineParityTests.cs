@@ -34,7 +34,7 @@ public class EngineParityTests
         using var mask = g.Tensor("attention_mask");
         using var types = g.TryTensor("token_type_ids");
         var shape = ids.shape;
-        var batch = new InferenceBatch(ids.data<long>(), mask.data<long>(), types?.data<long>(), (int)shape[0], (int)shape[1]);
+        var batch = new InferenceBatch(ids.data<long>().ToArray(), mask.data<long>().ToArray(), types?.data<long>().ToArray(), (int)shape[0], (int)shape[1]);
 
         var a = torchModel.Run(batch);
         var b = onnxModel.Run(batch);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Modeling;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Tests.Models;
 
@@ -97,7 +98,7 @@ public class ModelBadInputTests
     {
         using var model = AutoModelForSequenceClassification.FromPretrained(Fixture);
         using var scope = NewDisposeScope();
-        var ids = zeros([1, 65], Microsoft.ML.Transformers.Torch.ScalarType.Int64);
+        var ids = zeros([1, 65], ScalarType.Int64);
         var e = Assert.ThrowsExactly<ArgumentException>(() => model.Forward(new ModelInputs { InputIds = ids }));
         StringAssert.Contains(e.Message, "65");
         StringAssert.Contains(e.Message, "max_position_embeddings");

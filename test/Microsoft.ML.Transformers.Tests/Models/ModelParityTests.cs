@@ -1,5 +1,6 @@
 using Microsoft.ML.Transformers.Modeling;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Tests.Models;
 

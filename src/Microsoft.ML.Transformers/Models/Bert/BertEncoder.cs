@@ -1,201 +1,157 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.Bert;
 
 // The BERT encoder stack, following transformers/models/bert/modeling_bert.py (BertSelfAttention ... BertEncoder).
-// Module and member names are the checkpoint keys: encoder.layer.{i}.attention.self.query.weight, ...
-// RoBERTa composes the same encoder.
+// Module names are the checkpoint keys: encoder.layer.{i}.attention.self.query.weight, ... RoBERTa composes the same encoder.
 
-internal sealed class BertSelfAttention : nn.Module
+internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, bool, (Tensor context, Tensor? probs)>, IDerivedWeights
 {
-    private readonly nn.Linear _query, _key, _value;
-    private readonly nn.Dropout _dropout;
+    private readonly Linear query, key, value;
+    private readonly Dropout dropout;
+    private readonly FusedProjection _qkv;
     private readonly long _heads, _headDim;
 
-    public BertSelfAttention(BertLikeConfig c)
+    public BertSelfAttention(BertLikeConfig c) : base(nameof(BertSelfAttention))
     {
-        if (c.HiddenSize % c.NumAttentionHeads != 0)
+        if (c.NumAttentionHeads <= 0 || c.HiddenSize % c.NumAttentionHeads != 0)
             throw new ArgumentException($"config.json: hidden_size ({c.HiddenSize}) is not a multiple of num_attention_heads ({c.NumAttentionHeads}).");
         _heads = c.NumAttentionHeads;
         _headDim = c.HiddenSize / c.NumAttentionHeads;
-        _query = RegisterModule("query", new nn.Linear(c.HiddenSize, c.HiddenSize));
-        _key = RegisterModule("key", new nn.Linear(c.HiddenSize, c.HiddenSize));
-        _value = RegisterModule("value", new nn.Linear(c.HiddenSize, c.HiddenSize));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.AttentionProbsDropoutProb));
+        register_module("query", query = nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("key", key = nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("value", value = nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("dropout", dropout = nn.Dropout(c.AttentionProbsDropoutProb));
+        _qkv = new FusedProjection(query, key, value);
     }
 
-    /// <summary>x [B, S, H], additive mask [B, 1, 1, S] -> context [B, S, H] and the attention probabilities.</summary>
-    public (Tensor context, Tensor probs) forward(Tensor x, Tensor? additiveMask)
+    /// <summary>x [B, S, H], additive mask [B, 1, 1, S] -> context [B, S, H] and, when asked, the attention probabilities.</summary>
+    public override (Tensor context, Tensor? probs) forward(Tensor x, Tensor? additiveMask, bool outputAttentions)
     {
         long b = x.size(0), s = x.size(1);
-        Tensor q, k, v, scores;
+        Tensor q, k, v;
         if (!training && !is_grad_enabled())
         {
-            // Inference: one GEMM for q, k and v, with 1/sqrt(head_dim) folded into the query weights.
-            _fused ??= FuseQkv();
-            var qkv = _fused.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
-            q = qkv.select(0, 0);
-            k = qkv.select(0, 1);
-            v = qkv.select(0, 2);
-            scores = q.matmul(k.transpose(-1, -2));
+            var qkv = _qkv.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }
         else
         {
             Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
-            q = Split(_query.forward(x));
-            k = Split(_key.forward(x));
-            v = Split(_value.forward(x));
-            scores = q.matmul(k.transpose(-1, -2)).div(Math.Sqrt(_headDim));
+            (q, k, v) = (Split(query.forward(x)), Split(key.forward(x)), Split(value.forward(x)));
         }
-        if (additiveMask is not null) scores = scores.add(additiveMask);
-        var probs = scores.softmax(-1);
-        var context = _dropout.forward(probs).matmul(v).transpose(1, 2).reshape(b, s, _heads * _headDim);
-        return (context, probs);
+        return Attention.Compute(q, k, v, additiveMask, dropout, training, outputAttentions);
     }
 
-    private nn.PackedLinear? _fused;
+    public void DropDerivedWeights() => _qkv.Drop();
 
-    private nn.PackedLinear FuseQkv()
+    protected override void Dispose(bool disposing)
     {
-        using var scope = NewDisposeScope();
-        double scale = 1 / Math.Sqrt(_headDim);
-        var w = cat([_query.weight.detach().mul(scale), _key.weight.detach(), _value.weight.detach()], 0);
-        var bias = cat([_query.bias!.detach().mul(scale), _key.bias!.detach(), _value.bias!.detach()], 0);
-        return new nn.PackedLinear(w.DetachFromDisposeScope(), bias.DetachFromDisposeScope());
-    }
-
-    protected override void OnModeChanged(bool training) => DropFused();
-    protected internal override void OnWeightsChanged() => DropFused();
-
-    private void DropFused()
-    {
-        _fused?.Dispose();
-        _fused = null;
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
     }
 }
 
-/// <summary>dense -> dropout -> LayerNorm(residual + .): used after attention ("attention.output") and after the FFN ("output").</summary>
-internal sealed class BertResidualOutput : nn.Module
+/// <summary>dense -> dropout -> LayerNorm(residual + .): after attention ("attention.output") and after the FFN ("output").</summary>
+internal sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly nn.Linear _dense;
-    private readonly nn.LayerNorm _norm;
-    private readonly nn.Dropout _dropout;
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
 
-    public BertResidualOutput(long inFeatures, BertLikeConfig c)
+    public BertResidualOutput(long inFeatures, BertLikeConfig c) : base(nameof(BertResidualOutput))
     {
-        _dense = RegisterModule("dense", new nn.Linear(inFeatures, c.HiddenSize));
-        _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.HiddenDropoutProb));
+        register_module("dense", dense = nn.Linear(inFeatures, c.HiddenSize));
+        register_module("LayerNorm", LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        register_module("dropout", dropout = nn.Dropout(c.HiddenDropoutProb));
     }
 
-    public Tensor forward(Tensor hidden, Tensor residual) => _norm.forward(_dropout.forward(_dense.forward(hidden)).add(residual));
+    public override Tensor forward(Tensor hidden, Tensor residual) => LayerNorm.forward(dropout.forward(dense.forward(hidden)).add(residual));
 }
 
-internal sealed class BertAttention : nn.Module
+internal sealed class BertAttention : nn.Module<Tensor, Tensor?, bool, (Tensor output, Tensor? probs)>
 {
-    private readonly BertSelfAttention _self;
-    private readonly BertResidualOutput _output;
+    private readonly BertSelfAttention self;
+    private readonly BertResidualOutput output;
 
-    public BertAttention(BertLikeConfig c)
+    public BertAttention(BertLikeConfig c) : base(nameof(BertAttention))
     {
-        _self = RegisterModule("self", new BertSelfAttention(c));
-        _output = RegisterModule("output", new BertResidualOutput(c.HiddenSize, c));
+        register_module("self", self = new BertSelfAttention(c));
+        register_module("output", output = new BertResidualOutput(c.HiddenSize, c));
     }
 
-    public (Tensor output, Tensor probs) forward(Tensor x, Tensor? mask)
+    public override (Tensor output, Tensor? probs) forward(Tensor x, Tensor? mask, bool outputAttentions)
     {
-        var (context, probs) = _self.forward(x, mask);
-        return (_output.forward(context, x), probs);
+        var (context, probs) = self.forward(x, mask, outputAttentions);
+        return (output.forward(context, x), probs);
     }
 }
 
-internal sealed class BertIntermediate : nn.Module
+internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear _dense;
+    private readonly Linear dense;
     private readonly Func<Tensor, Tensor> _act;
 
-    public BertIntermediate(BertLikeConfig c)
+    public BertIntermediate(BertLikeConfig c) : base(nameof(BertIntermediate))
     {
-        _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.IntermediateSize));
+        register_module("dense", dense = nn.Linear(c.HiddenSize, c.IntermediateSize));
         _act = Activations.Get(c.HiddenAct);
     }
 
-    public Tensor forward(Tensor x) => _act(_dense.forward(x));
+    public override Tensor forward(Tensor x) => _act(dense.forward(x));
 }
 
-internal sealed class BertLayer : nn.Module
+internal sealed class BertLayer : nn.Module<Tensor, Tensor?, bool, (Tensor hidden, Tensor? probs)>
 {
-    private readonly BertAttention _attention;
-    private readonly BertIntermediate _intermediate;
-    private readonly BertResidualOutput _output;
+    private readonly BertAttention attention;
+    private readonly BertIntermediate intermediate;
+    private readonly BertResidualOutput output;
 
-    public BertLayer(BertLikeConfig c)
+    public BertLayer(BertLikeConfig c) : base(nameof(BertLayer))
     {
-        _attention = RegisterModule("attention", new BertAttention(c));
-        _intermediate = RegisterModule("intermediate", new BertIntermediate(c));
-        _output = RegisterModule("output", new BertResidualOutput(c.IntermediateSize, c));
+        register_module("attention", attention = new BertAttention(c));
+        register_module("intermediate", intermediate = new BertIntermediate(c));
+        register_module("output", output = new BertResidualOutput(c.IntermediateSize, c));
     }
 
-    public (Tensor hidden, Tensor probs) forward(Tensor x, Tensor? mask)
+    public override (Tensor hidden, Tensor? probs) forward(Tensor x, Tensor? mask, bool outputAttentions)
     {
-        var (attended, probs) = _attention.forward(x, mask);
-        return (_output.forward(_intermediate.forward(attended), attended), probs);
+        var (attended, probs) = attention.forward(x, mask, outputAttentions);
+        return (output.forward(intermediate.forward(attended), attended), probs);
     }
 }
 
 internal sealed class BertEncoder : nn.Module
 {
-    private readonly BertLayer[] _layers;
+    private readonly ModuleList<BertLayer> layer;
 
-    public BertEncoder(BertLikeConfig c)
+    public BertEncoder(BertLikeConfig c) : base(nameof(BertEncoder))
     {
-        _layers = new BertLayer[c.NumHiddenLayers];
-        for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new BertLayer(c));
+        layer = new ModuleList<BertLayer>();
+        for (int i = 0; i < c.NumHiddenLayers; i++) layer.Add(new BertLayer(c));
+        register_module("layer", layer);
     }
-
-    public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions) =>
-        LayerStack.Run(_layers, hidden, mask, allHidden, allAttentions, static (layer, x, m) => layer.forward(x, m));
 
     /// <summary>The base model's forward after its embeddings: extended mask, every layer, optional pooler.</summary>
     public ModelOutput Encode(ModelInputs inputs, Tensor embedded, BertPooler? pooler)
     {
-        using var mask = inputs.AttentionMask is null ? null : AttentionMasks.Extended(inputs.AttentionMask);
+        using var mask = inputs.AttentionMask is null ? null : Attention.ExtendedMask(inputs.AttentionMask, embedded.dtype);
         var hidden = inputs.OutputHiddenStates ? new List<Tensor>() : null;
         var attentions = inputs.OutputAttentions ? new List<Tensor>() : null;
-        var last = forward(embedded, mask, hidden, attentions);
+        var last = LayerStack.Run(layer, embedded, mask, hidden, attentions, static (layer, x, m, a) => layer.forward(x, m, a));
         return new ModelOutput { LastHiddenState = last, PoolerOutput = pooler?.forward(last), HiddenStates = hidden, Attentions = attentions };
     }
 }
 
-internal sealed class BertPooler : nn.Module
+internal sealed class BertPooler : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear _dense;
+    private readonly Linear dense;
 
-    public BertPooler(BertLikeConfig c) => _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
+    public BertPooler(BertLikeConfig c) : base(nameof(BertPooler)) => register_module("dense", dense = nn.Linear(c.HiddenSize, c.HiddenSize));
 
     /// <summary>tanh(dense(hidden of the first token)).</summary>
-    public Tensor forward(Tensor hidden) => _dense.forward(hidden.select(1, 0)).tanh();
-}
-
-internal static class AttentionMasks
-{
-    /// <summary>[B, S] mask of 1 (attend) / 0 (padding) -> additive [B, 1, 1, S] holding 0 or float32's lowest value,
-    /// as Hugging Face's get_extended_attention_mask.</summary>
-    public static Tensor Extended(Tensor mask)
-    {
-        using var scope = NewDisposeScope();
-        var m = mask.unsqueeze(1).unsqueeze(2).to(Torch.ScalarType.Float32);
-        return (1.0 - m).mul(float.MinValue).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Fails clearly when a batch is longer than the position table.</summary>
-    public static void CheckLength(long length, long max, string modelType)
-    {
-        if (length > max)
-            throw new ArgumentException(
-                $"Input sequence length {length} exceeds the model's maximum of {max} positions " +
-                $"({modelType}: max_position_embeddings in config.json). Truncate the input (tokenizer truncation / max_length).");
-    }
+    public override Tensor forward(Tensor hidden) => dense.forward(hidden.select(1, 0)).tanh();
 }

@@ -1,6 +1,8 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.Bert;
 
@@ -9,23 +11,23 @@ namespace Microsoft.ML.Transformers.Models.Bert;
 /// <summary>Pooled output -> dropout -> classifier. Loss by problem_type (single-label, multi-label, regression).</summary>
 public sealed class BertForSequenceClassification : PreTrainedModel
 {
-    private readonly BertModel _bert;
-    private readonly nn.Dropout _dropout;
-    private readonly nn.Linear _classifier;
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
 
     public BertForSequenceClassification(BertConfig config) : base(config)
     {
-        _bert = RegisterModule("bert", new BertModel(config));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
-        _classifier = RegisterModule("classifier", new nn.Linear(config.HiddenSize, config.NumLabels));
+        register_module("bert", bert = new BertModel(config));
+        register_module("dropout", dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
+        register_module("classifier", classifier = nn.Linear(config.HiddenSize, config.NumLabels));
     }
 
     public override string BaseModelPrefix => "bert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _bert.Forward(inputs);
-        var logits = _classifier.forward(_dropout.forward(o.PoolerOutput!));
+        var o = bert.forward(inputs);
+        var logits = classifier.forward(dropout.forward(o.PoolerOutput!));
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
@@ -33,23 +35,23 @@ public sealed class BertForSequenceClassification : PreTrainedModel
 /// <summary>Per-token classifier over the last hidden state (no pooler).</summary>
 public sealed class BertForTokenClassification : PreTrainedModel
 {
-    private readonly BertModel _bert;
-    private readonly nn.Dropout _dropout;
-    private readonly nn.Linear _classifier;
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
 
     public BertForTokenClassification(BertConfig config) : base(config)
     {
-        _bert = RegisterModule("bert", new BertModel(config, addPoolingLayer: false));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
-        _classifier = RegisterModule("classifier", new nn.Linear(config.HiddenSize, config.NumLabels));
+        register_module("bert", bert = new BertModel(config, addPoolingLayer: false));
+        register_module("dropout", dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
+        register_module("classifier", classifier = nn.Linear(config.HiddenSize, config.NumLabels));
     }
 
     public override string BaseModelPrefix => "bert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _bert.Forward(inputs);
-        var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
+        var o = bert.forward(inputs);
+        var logits = classifier.forward(dropout.forward(o.LastHiddenState!));
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
@@ -57,94 +59,90 @@ public sealed class BertForTokenClassification : PreTrainedModel
 /// <summary>Span start/end logits from qa_outputs (2 outputs per token).</summary>
 public sealed class BertForQuestionAnswering : PreTrainedModel
 {
-    private readonly BertModel _bert;
-    private readonly nn.Linear _qaOutputs;
+    private readonly BertModel bert;
+    private readonly Linear qa_outputs;
 
     public BertForQuestionAnswering(BertConfig config) : base(config)
     {
-        _bert = RegisterModule("bert", new BertModel(config, addPoolingLayer: false));
-        _qaOutputs = RegisterModule("qa_outputs", new nn.Linear(config.HiddenSize, 2));
+        register_module("bert", bert = new BertModel(config, addPoolingLayer: false));
+        register_module("qa_outputs", qa_outputs = nn.Linear(config.HiddenSize, 2));
     }
 
     public override string BaseModelPrefix => "bert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _bert.Forward(inputs);
-        return QaHead.Output(_qaOutputs.forward(o.LastHiddenState!), inputs, o);
+        var o = bert.forward(inputs);
+        return QaHead.Output(qa_outputs.forward(o.LastHiddenState!), inputs, o);
     }
 }
 
 /// <summary>Masked LM: transform (dense, activation, LayerNorm) then the decoder tied to the word embeddings, plus a bias.</summary>
 public sealed class BertForMaskedLM : PreTrainedModel
 {
-    private readonly BertModel _bert;
-    private readonly BertOnlyMLMHead _cls;
+    private readonly BertModel bert;
+    private readonly BertOnlyMLMHead cls;
 
     public BertForMaskedLM(BertConfig config) : base(config)
     {
-        _bert = RegisterModule("bert", new BertModel(config, addPoolingLayer: false));
-        _cls = RegisterModule("cls", new BertOnlyMLMHead(config, config.TieWordEmbeddings ? _bert.WordEmbeddings : null));
+        register_module("bert", bert = new BertModel(config, addPoolingLayer: false));
+        register_module("cls", cls = new BertOnlyMLMHead(config));
+        TieWeights();
     }
 
     public override string BaseModelPrefix => "bert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override void TieWeights() => cls.Predictions.Tie(((BertConfig)Config).TieWordEmbeddings ? bert.WordEmbeddings.weight : null);
+
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _bert.Forward(inputs);
-        var logits = _cls.forward(o.LastHiddenState!);
+        var o = bert.forward(inputs);
+        var logits = cls.forward(o.LastHiddenState!);
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((BertConfig)Config).VocabSize), o);
     }
 }
 
-internal sealed class BertOnlyMLMHead : nn.Module
+internal sealed class BertOnlyMLMHead : nn.Module<Tensor, Tensor>
 {
-    private readonly BertLMPredictionHead _predictions;
+    private readonly BertLMPredictionHead predictions;
 
-    public BertOnlyMLMHead(BertConfig c, Tensor? tiedWeight) => _predictions = RegisterModule("predictions", new BertLMPredictionHead(c, tiedWeight));
+    public BertOnlyMLMHead(BertConfig c) : base(nameof(BertOnlyMLMHead)) => register_module("predictions", predictions = new BertLMPredictionHead(c));
 
-    public Tensor forward(Tensor hidden) => _predictions.forward(hidden);
+    public BertLMPredictionHead Predictions => predictions;
+
+    public override Tensor forward(Tensor hidden) => predictions.forward(hidden);
 }
 
-internal sealed class BertLMPredictionHead : nn.Module
+internal sealed class BertLMPredictionHead : TiedLMHead
 {
-    private readonly BertPredictionHeadTransform _transform;
-    private readonly nn.Linear _decoder;
+    private readonly BertPredictionHeadTransform transform;
+    private readonly Linear decoder;
 
-    public BertLMPredictionHead(BertConfig c, Tensor? tiedWeight)
+    public BertLMPredictionHead(BertConfig c) : base(nameof(BertLMPredictionHead), c.VocabSize)
     {
-        // "bias" is registered before "decoder" so that the shared bias is saved as cls.predictions.bias, as Hugging Face does.
-        var bias = RegisterParameter("bias", empty([c.VocabSize]));
-        _transform = RegisterModule("transform", new BertPredictionHeadTransform(c));
-        _decoder = RegisterModule("decoder", tiedWeight is null
-            ? new nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false)
-            : new nn.Linear(tiedWeight, hasBias: false));
-        _decoder.TieBias(bias);
+        register_module("transform", transform = new BertPredictionHeadTransform(c));
+        register_module("decoder", decoder = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false));
     }
 
-    public Tensor forward(Tensor hidden) => _decoder.forward(_transform.forward(hidden));
+    protected override Linear Decoder => decoder;
 
-    protected internal override void ResetParameters(double initializerRange)
-    {
-        using var _ = no_grad();
-        foreach (var p in OwnParameterTensors()) p.zero_();
-    }
+    public override Tensor forward(Tensor hidden) => decoder.forward(transform.forward(hidden));
 }
 
-internal sealed class BertPredictionHeadTransform : nn.Module
+internal sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear _dense;
-    private readonly nn.LayerNorm _norm;
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
     private readonly Func<Tensor, Tensor> _act;
 
-    public BertPredictionHeadTransform(BertConfig c)
+    public BertPredictionHeadTransform(BertConfig c) : base(nameof(BertPredictionHeadTransform))
     {
-        _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("dense", dense = nn.Linear(c.HiddenSize, c.HiddenSize));
         _act = Activations.Get(c.HiddenAct);
-        _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        register_module("LayerNorm", LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
     }
 
-    public Tensor forward(Tensor x) => _norm.forward(_act(_dense.forward(x)));
+    public override Tensor forward(Tensor x) => LayerNorm.forward(_act(dense.forward(x)));
 }
 
 /// <summary>Splits [B, S, 2] into start/end logits and adds the QA loss when positions are given (shared by the families).</summary>

@@ -1,106 +1,113 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Models.Bert;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.DistilBert;
 
 /// <summary>First token -> pre_classifier -> ReLU -> dropout(seq_classif_dropout) -> classifier.</summary>
 public sealed class DistilBertForSequenceClassification : PreTrainedModel
 {
-    private readonly DistilBertModel _distilbert;
-    private readonly nn.Linear _preClassifier, _classifier;
-    private readonly nn.Dropout _dropout;
+    private readonly DistilBertModel distilbert;
+    private readonly Linear pre_classifier, classifier;
+    private readonly Dropout dropout;
 
     public DistilBertForSequenceClassification(DistilBertConfig config) : base(config)
     {
-        _distilbert = RegisterModule("distilbert", new DistilBertModel(config));
-        _preClassifier = RegisterModule("pre_classifier", new nn.Linear(config.Dim, config.Dim));
-        _classifier = RegisterModule("classifier", new nn.Linear(config.Dim, config.NumLabels));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.SeqClassifDropout));
+        register_module("distilbert", distilbert = new DistilBertModel(config));
+        register_module("pre_classifier", pre_classifier = nn.Linear(config.Dim, config.Dim));
+        register_module("classifier", classifier = nn.Linear(config.Dim, config.NumLabels));
+        register_module("dropout", dropout = nn.Dropout(config.SeqClassifDropout));
     }
 
     public override string BaseModelPrefix => "distilbert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _distilbert.Forward(inputs with { TokenTypeIds = null });
-        var pooled = _dropout.forward(_preClassifier.forward(o.LastHiddenState!.select(1, 0)).relu());
-        var logits = _classifier.forward(pooled);
+        var o = distilbert.forward(inputs with { TokenTypeIds = null });
+        var pooled = dropout.forward(pre_classifier.forward(o.LastHiddenState!.select(1, 0)).relu());
+        var logits = classifier.forward(pooled);
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
 
 public sealed class DistilBertForTokenClassification : PreTrainedModel
 {
-    private readonly DistilBertModel _distilbert;
-    private readonly nn.Dropout _dropout;
-    private readonly nn.Linear _classifier;
+    private readonly DistilBertModel distilbert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
 
     public DistilBertForTokenClassification(DistilBertConfig config) : base(config)
     {
-        _distilbert = RegisterModule("distilbert", new DistilBertModel(config));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.Dropout));
-        _classifier = RegisterModule("classifier", new nn.Linear(config.Dim, config.NumLabels));
+        register_module("distilbert", distilbert = new DistilBertModel(config));
+        register_module("dropout", dropout = nn.Dropout(config.Dropout));
+        register_module("classifier", classifier = nn.Linear(config.Dim, config.NumLabels));
     }
 
     public override string BaseModelPrefix => "distilbert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _distilbert.Forward(inputs);
-        var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
+        var o = distilbert.forward(inputs);
+        var logits = classifier.forward(dropout.forward(o.LastHiddenState!));
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
 
 public sealed class DistilBertForQuestionAnswering : PreTrainedModel
 {
-    private readonly DistilBertModel _distilbert;
-    private readonly nn.Linear _qaOutputs;
-    private readonly nn.Dropout _dropout;
+    private readonly DistilBertModel distilbert;
+    private readonly Linear qa_outputs;
+    private readonly Dropout dropout;
 
     public DistilBertForQuestionAnswering(DistilBertConfig config) : base(config)
     {
-        _distilbert = RegisterModule("distilbert", new DistilBertModel(config));
-        _qaOutputs = RegisterModule("qa_outputs", new nn.Linear(config.Dim, 2));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.QaDropout));
+        register_module("distilbert", distilbert = new DistilBertModel(config));
+        register_module("qa_outputs", qa_outputs = nn.Linear(config.Dim, 2));
+        register_module("dropout", dropout = nn.Dropout(config.QaDropout));
     }
 
     public override string BaseModelPrefix => "distilbert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _distilbert.Forward(inputs);
-        return QaHead.Output(_qaOutputs.forward(_dropout.forward(o.LastHiddenState!)), inputs, o);
+        var o = distilbert.forward(inputs);
+        return QaHead.Output(qa_outputs.forward(dropout.forward(o.LastHiddenState!)), inputs, o);
     }
 }
 
 /// <summary>vocab_transform -> activation -> vocab_layer_norm -> vocab_projector (tied to the word embeddings).</summary>
 public sealed class DistilBertForMaskedLM : PreTrainedModel
 {
-    private readonly DistilBertModel _distilbert;
-    private readonly nn.Linear _transform, _projector;
-    private readonly nn.LayerNorm _norm;
+    private readonly DistilBertModel distilbert;
+    private readonly Linear vocab_transform, vocab_projector;
+    private readonly LayerNorm vocab_layer_norm;
     private readonly Func<Tensor, Tensor> _act;
 
     public DistilBertForMaskedLM(DistilBertConfig config) : base(config)
     {
         _act = Activations.Get(config.Activation);
-        _distilbert = RegisterModule("distilbert", new DistilBertModel(config));
-        _transform = RegisterModule("vocab_transform", new nn.Linear(config.Dim, config.Dim));
-        _norm = RegisterModule("vocab_layer_norm", new nn.LayerNorm(config.Dim, 1e-12));
-        _projector = RegisterModule("vocab_projector", config.TieWordEmbeddings
-            ? new nn.Linear(_distilbert.WordEmbeddings, hasBias: true)
-            : new nn.Linear(config.Dim, config.VocabSize));
+        register_module("distilbert", distilbert = new DistilBertModel(config));
+        register_module("vocab_transform", vocab_transform = nn.Linear(config.Dim, config.Dim));
+        register_module("vocab_layer_norm", vocab_layer_norm = nn.LayerNorm(config.Dim, 1e-12));
+        register_module("vocab_projector", vocab_projector = nn.Linear(config.Dim, config.VocabSize));
+        TieWeights();
     }
 
     public override string BaseModelPrefix => "distilbert";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override void TieWeights()
     {
-        var o = _distilbert.Forward(inputs);
-        var logits = _projector.forward(_norm.forward(_act(_transform.forward(o.LastHiddenState!))));
+        if (((DistilBertConfig)Config).TieWordEmbeddings && vocab_projector.weight.Handle != distilbert.WordEmbeddings.weight.Handle)
+            vocab_projector.weight = distilbert.WordEmbeddings.weight;
+    }
+
+    protected override ModelOutput Run(ModelInputs inputs)
+    {
+        var o = distilbert.forward(inputs);
+        var logits = vocab_projector.forward(vocab_layer_norm.forward(_act(vocab_transform.forward(o.LastHiddenState!))));
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((DistilBertConfig)Config).VocabSize), o);
     }
 }

@@ -1,151 +1,166 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
-using Microsoft.ML.Transformers.Models.Bert;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.DistilBert;
 
-// DistilBERT, following transformers/models/distilbert/modeling_distilbert.py; names are its checkpoint keys
-// (distilbert.embeddings..., distilbert.transformer.layer.{i}.attention.q_lin ...). LayerNorm eps is fixed at 1e-12 there.
+// DistilBERT, following transformers/models/distilbert/modeling_distilbert.py; field and module names are its
+// checkpoint keys (distilbert.embeddings..., distilbert.transformer.layer.{i}.attention.q_lin ...). LayerNorm eps is 1e-12 there.
 
 internal sealed class DistilBertEmbeddings : nn.Module
 {
-    private readonly nn.Embedding _word, _position;
-    private readonly nn.LayerNorm _norm;
-    private readonly nn.Dropout _dropout;
+    private readonly EmbeddingTable word_embeddings, position_embeddings;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
     private readonly DistilBertConfig _config;
 
-    public DistilBertEmbeddings(DistilBertConfig c)
+    public DistilBertEmbeddings(DistilBertConfig c) : base(nameof(DistilBertEmbeddings))
     {
         _config = c;
-        _word = RegisterModule("word_embeddings", new nn.Embedding(c.VocabSize, c.Dim, c.PadTokenId ?? 0));
-        _position = RegisterModule("position_embeddings", new nn.Embedding(c.MaxPositionEmbeddings, c.Dim));
-        _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.Dim, 1e-12));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.Dropout));
+        register_module("word_embeddings", word_embeddings = new EmbeddingTable(c.VocabSize, c.Dim, c.PadTokenId ?? 0));
+        register_module("position_embeddings", position_embeddings = new EmbeddingTable(c.MaxPositionEmbeddings, c.Dim));
+        register_module("LayerNorm", LayerNorm = nn.LayerNorm(c.Dim, 1e-12));
+        register_module("dropout", dropout = nn.Dropout(c.Dropout));
     }
 
-    public Tensor WordEmbeddings => _word.weight;
+    public EmbeddingTable WordEmbeddings => word_embeddings;
 
     public Tensor forward(Tensor inputIds, Tensor? positionIds)
     {
         long s = inputIds.size(1);
-        AttentionMasks.CheckLength(s, _config.MaxPositionEmbeddings, _config.ModelType ?? "distilbert");
+        Attention.CheckLength(s, _config.MaxPositionEmbeddings, _config.ModelType ?? "distilbert");
         positionIds ??= arange(s, device: inputIds.device).unsqueeze(0);
-        return _dropout.forward(_norm.forward(_word.forward(inputIds).add(_position.forward(positionIds))));
+        return dropout.forward(LayerNorm.forward(word_embeddings.forward(inputIds).add(position_embeddings.forward(positionIds))));
     }
+
 }
 
-internal sealed class MultiHeadSelfAttention : nn.Module
+internal sealed class MultiHeadSelfAttention : nn.Module<Tensor, Tensor?, bool, (Tensor output, Tensor? probs)>, IDerivedWeights
 {
-    private readonly nn.Linear _q, _k, _v, _out;
-    private readonly nn.Dropout _dropout;
+    private readonly Linear q_lin, k_lin, v_lin, out_lin;
+    private readonly Dropout dropout;
+    private readonly FusedProjection _qkv;
     private readonly long _heads, _headDim;
 
-    public MultiHeadSelfAttention(DistilBertConfig c)
+    public MultiHeadSelfAttention(DistilBertConfig c) : base(nameof(MultiHeadSelfAttention))
     {
-        if (c.Dim % c.NHeads != 0)
+        if (c.NHeads <= 0 || c.Dim % c.NHeads != 0)
             throw new ArgumentException($"config.json: dim ({c.Dim}) is not a multiple of n_heads ({c.NHeads}).");
         _heads = c.NHeads;
         _headDim = c.Dim / c.NHeads;
-        _q = RegisterModule("q_lin", new nn.Linear(c.Dim, c.Dim));
-        _k = RegisterModule("k_lin", new nn.Linear(c.Dim, c.Dim));
-        _v = RegisterModule("v_lin", new nn.Linear(c.Dim, c.Dim));
-        _out = RegisterModule("out_lin", new nn.Linear(c.Dim, c.Dim));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.AttentionDropout));
+        register_module("q_lin", q_lin = nn.Linear(c.Dim, c.Dim));
+        register_module("k_lin", k_lin = nn.Linear(c.Dim, c.Dim));
+        register_module("v_lin", v_lin = nn.Linear(c.Dim, c.Dim));
+        register_module("out_lin", out_lin = nn.Linear(c.Dim, c.Dim));
+        register_module("dropout", dropout = nn.Dropout(c.AttentionDropout));
+        _qkv = new FusedProjection(q_lin, k_lin, v_lin);
     }
 
-    public (Tensor output, Tensor probs) forward(Tensor x, Tensor? additiveMask)
+    public override (Tensor output, Tensor? probs) forward(Tensor x, Tensor? additiveMask, bool outputAttentions)
     {
         long b = x.size(0), s = x.size(1);
-        Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
-        var q = Split(_q.forward(x)).div(Math.Sqrt(_headDim)); // DistilBERT scales the queries, not the scores
-        var k = Split(_k.forward(x));
-        var v = Split(_v.forward(x));
-        var scores = q.matmul(k.transpose(2, 3));
-        if (additiveMask is not null) scores = scores.add(additiveMask);
-        var probs = scores.softmax(-1);
-        var context = _dropout.forward(probs).matmul(v).transpose(1, 2).reshape(b, s, _heads * _headDim);
-        return (_out.forward(context), probs);
+        Tensor q, k, v;
+        if (!training && !is_grad_enabled())
+        {
+            var qkv = _qkv.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else
+        {
+            Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
+            (q, k, v) = (Split(q_lin.forward(x)), Split(k_lin.forward(x)), Split(v_lin.forward(x)));
+        }
+        var (context, probs) = Attention.Compute(q, k, v, additiveMask, dropout, training, outputAttentions);
+        return (out_lin.forward(context), probs);
+    }
+
+    public void DropDerivedWeights() => _qkv.Drop();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
     }
 }
 
-internal sealed class FeedForward : nn.Module
+internal sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear _lin1, _lin2;
-    private readonly nn.Dropout _dropout;
+    private readonly Linear lin1, lin2;
+    private readonly Dropout dropout;
     private readonly Func<Tensor, Tensor> _act;
 
-    public FeedForward(DistilBertConfig c)
+    public FeedForward(DistilBertConfig c) : base(nameof(FeedForward))
     {
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.Dropout));
-        _lin1 = RegisterModule("lin1", new nn.Linear(c.Dim, c.HiddenDim));
-        _lin2 = RegisterModule("lin2", new nn.Linear(c.HiddenDim, c.Dim));
+        register_module("dropout", dropout = nn.Dropout(c.Dropout));
+        register_module("lin1", lin1 = nn.Linear(c.Dim, c.HiddenDim));
+        register_module("lin2", lin2 = nn.Linear(c.HiddenDim, c.Dim));
         _act = Activations.Get(c.Activation);
     }
 
-    public Tensor forward(Tensor x) => _dropout.forward(_lin2.forward(_act(_lin1.forward(x))));
+    public override Tensor forward(Tensor x) => dropout.forward(lin2.forward(_act(lin1.forward(x))));
 }
 
-internal sealed class TransformerBlock : nn.Module
+internal sealed class TransformerBlock : nn.Module<Tensor, Tensor?, bool, (Tensor hidden, Tensor? probs)>
 {
-    private readonly MultiHeadSelfAttention _attention;
-    private readonly nn.LayerNorm _saNorm, _outNorm;
-    private readonly FeedForward _ffn;
+    private readonly MultiHeadSelfAttention attention;
+    private readonly LayerNorm sa_layer_norm, output_layer_norm;
+    private readonly FeedForward ffn;
 
-    public TransformerBlock(DistilBertConfig c)
+    public TransformerBlock(DistilBertConfig c) : base(nameof(TransformerBlock))
     {
-        _attention = RegisterModule("attention", new MultiHeadSelfAttention(c));
-        _saNorm = RegisterModule("sa_layer_norm", new nn.LayerNorm(c.Dim, 1e-12));
-        _ffn = RegisterModule("ffn", new FeedForward(c));
-        _outNorm = RegisterModule("output_layer_norm", new nn.LayerNorm(c.Dim, 1e-12));
+        register_module("attention", attention = new MultiHeadSelfAttention(c));
+        register_module("sa_layer_norm", sa_layer_norm = nn.LayerNorm(c.Dim, 1e-12));
+        register_module("ffn", ffn = new FeedForward(c));
+        register_module("output_layer_norm", output_layer_norm = nn.LayerNorm(c.Dim, 1e-12));
     }
 
-    public (Tensor hidden, Tensor probs) forward(Tensor x, Tensor? mask)
+    public override (Tensor hidden, Tensor? probs) forward(Tensor x, Tensor? mask, bool outputAttentions)
     {
-        var (attended, probs) = _attention.forward(x, mask);
-        var sa = _saNorm.forward(attended.add(x));
-        return (_outNorm.forward(_ffn.forward(sa).add(sa)), probs);
+        var (attended, probs) = attention.forward(x, mask, outputAttentions);
+        var sa = sa_layer_norm.forward(attended.add(x));
+        return (output_layer_norm.forward(ffn.forward(sa).add(sa)), probs);
     }
 }
 
 internal sealed class DistilBertTransformer : nn.Module
 {
-    private readonly TransformerBlock[] _layers;
+    private readonly ModuleList<TransformerBlock> layer;
 
-    public DistilBertTransformer(DistilBertConfig c)
+    public DistilBertTransformer(DistilBertConfig c) : base(nameof(DistilBertTransformer))
     {
-        _layers = new TransformerBlock[c.NLayers];
-        for (int i = 0; i < _layers.Length; i++) _layers[i] = RegisterModule($"layer.{i}", new TransformerBlock(c));
+        layer = new ModuleList<TransformerBlock>();
+        for (int i = 0; i < c.NLayers; i++) layer.Add(new TransformerBlock(c));
+        register_module("layer", layer);
     }
 
     public Tensor forward(Tensor hidden, Tensor? mask, List<Tensor>? allHidden, List<Tensor>? allAttentions) =>
-        LayerStack.Run(_layers, hidden, mask, allHidden, allAttentions, static (layer, x, m) => layer.forward(x, m));
+        LayerStack.Run(layer, hidden, mask, allHidden, allAttentions, static (block, x, m, a) => block.forward(x, m, a));
 }
 
 /// <summary>The bare DistilBERT encoder: last_hidden_state (no pooler, no token types).</summary>
 public sealed class DistilBertModel : PreTrainedModel
 {
-    private readonly DistilBertEmbeddings _embeddings;
-    private readonly DistilBertTransformer _transformer;
+    private readonly DistilBertEmbeddings embeddings;
+    private readonly DistilBertTransformer transformer;
 
     public DistilBertModel(DistilBertConfig config) : base(config)
     {
-        _embeddings = RegisterModule("embeddings", new DistilBertEmbeddings(config));
-        _transformer = RegisterModule("transformer", new DistilBertTransformer(config));
+        register_module("embeddings", embeddings = new DistilBertEmbeddings(config));
+        register_module("transformer", transformer = new DistilBertTransformer(config));
     }
 
     public override string BaseModelPrefix => "distilbert";
 
-    internal Tensor WordEmbeddings => _embeddings.WordEmbeddings;
+    internal EmbeddingTable WordEmbeddings => embeddings.WordEmbeddings;
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var mask = inputs.AttentionMask is null ? null : AttentionMasks.Extended(inputs.AttentionMask);
+        var x = embeddings.forward(inputs.InputIds, inputs.PositionIds);
+        using var mask = inputs.AttentionMask is null ? null : Attention.ExtendedMask(inputs.AttentionMask, x.dtype);
         var hidden = inputs.OutputHiddenStates ? new List<Tensor>() : null;
         var attentions = inputs.OutputAttentions ? new List<Tensor>() : null;
-        var x = _embeddings.forward(inputs.InputIds, inputs.PositionIds);
-        var last = _transformer.forward(x, mask, hidden, attentions);
-        mask?.Dispose();
+        var last = transformer.forward(x, mask, hidden, attentions);
         return new ModelOutput { LastHiddenState = last, HiddenStates = hidden, Attentions = attentions };
     }
 }

@@ -1,7 +1,8 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Models.Bert;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.Roberta;
 
@@ -10,132 +11,127 @@ namespace Microsoft.ML.Transformers.Models.Roberta;
 /// <summary>First token -> dropout -> dense -> tanh -> dropout -> out_proj (RobertaClassificationHead).</summary>
 public sealed class RobertaForSequenceClassification : PreTrainedModel
 {
-    private readonly RobertaModel _roberta;
-    private readonly RobertaClassificationHead _classifier;
+    private readonly RobertaModel roberta;
+    private readonly RobertaClassificationHead classifier;
 
     public RobertaForSequenceClassification(RobertaConfig config) : base(config)
     {
-        _roberta = RegisterModule("roberta", new RobertaModel(config, addPoolingLayer: false));
-        _classifier = RegisterModule("classifier", new RobertaClassificationHead(config));
+        register_module("roberta", roberta = new RobertaModel(config, addPoolingLayer: false));
+        register_module("classifier", classifier = new RobertaClassificationHead(config));
     }
 
     public override string BaseModelPrefix => "roberta";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _roberta.Forward(inputs);
-        var logits = _classifier.forward(o.LastHiddenState!);
+        var o = roberta.forward(inputs);
+        var logits = classifier.forward(o.LastHiddenState!);
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.SequenceClassification(logits, inputs.Labels, Config.NumLabels, Config.ProblemType), o);
     }
 }
 
-internal sealed class RobertaClassificationHead : nn.Module
+internal sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear _dense, _outProj;
-    private readonly nn.Dropout _dropout;
+    private readonly Linear dense, out_proj;
+    private readonly Dropout dropout;
 
-    public RobertaClassificationHead(RobertaConfig c)
+    public RobertaClassificationHead(RobertaConfig c) : base(nameof(RobertaClassificationHead))
     {
-        _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.ClassifierDropout ?? c.HiddenDropoutProb));
-        _outProj = RegisterModule("out_proj", new nn.Linear(c.HiddenSize, c.NumLabels));
+        register_module("dense", dense = nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("dropout", dropout = nn.Dropout(c.ClassifierDropout ?? c.HiddenDropoutProb));
+        register_module("out_proj", out_proj = nn.Linear(c.HiddenSize, c.NumLabels));
     }
 
-    public Tensor forward(Tensor features)
+    public override Tensor forward(Tensor features)
     {
-        var x = _dropout.forward(features.select(1, 0));
-        x = _dropout.forward(_dense.forward(x).tanh());
-        return _outProj.forward(x);
+        var x = dropout.forward(features.select(1, 0));
+        x = dropout.forward(dense.forward(x).tanh());
+        return out_proj.forward(x);
     }
 }
 
 public sealed class RobertaForTokenClassification : PreTrainedModel
 {
-    private readonly RobertaModel _roberta;
-    private readonly nn.Dropout _dropout;
-    private readonly nn.Linear _classifier;
+    private readonly RobertaModel roberta;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
 
     public RobertaForTokenClassification(RobertaConfig config) : base(config)
     {
-        _roberta = RegisterModule("roberta", new RobertaModel(config, addPoolingLayer: false));
-        _dropout = RegisterModule("dropout", new nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
-        _classifier = RegisterModule("classifier", new nn.Linear(config.HiddenSize, config.NumLabels));
+        register_module("roberta", roberta = new RobertaModel(config, addPoolingLayer: false));
+        register_module("dropout", dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb));
+        register_module("classifier", classifier = nn.Linear(config.HiddenSize, config.NumLabels));
     }
 
     public override string BaseModelPrefix => "roberta";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _roberta.Forward(inputs);
-        var logits = _classifier.forward(_dropout.forward(o.LastHiddenState!));
+        var o = roberta.forward(inputs);
+        var logits = classifier.forward(dropout.forward(o.LastHiddenState!));
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, Config.NumLabels), o);
     }
 }
 
 public sealed class RobertaForQuestionAnswering : PreTrainedModel
 {
-    private readonly RobertaModel _roberta;
-    private readonly nn.Linear _qaOutputs;
+    private readonly RobertaModel roberta;
+    private readonly Linear qa_outputs;
 
     public RobertaForQuestionAnswering(RobertaConfig config) : base(config)
     {
-        _roberta = RegisterModule("roberta", new RobertaModel(config, addPoolingLayer: false));
-        _qaOutputs = RegisterModule("qa_outputs", new nn.Linear(config.HiddenSize, 2));
+        register_module("roberta", roberta = new RobertaModel(config, addPoolingLayer: false));
+        register_module("qa_outputs", qa_outputs = nn.Linear(config.HiddenSize, 2));
     }
 
     public override string BaseModelPrefix => "roberta";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _roberta.Forward(inputs);
-        return QaHead.Output(_qaOutputs.forward(o.LastHiddenState!), inputs, o);
+        var o = roberta.forward(inputs);
+        return QaHead.Output(qa_outputs.forward(o.LastHiddenState!), inputs, o);
     }
 }
 
 /// <summary>lm_head: dense -> gelu -> layer_norm -> decoder (tied to the word embeddings) + bias.</summary>
 public sealed class RobertaForMaskedLM : PreTrainedModel
 {
-    private readonly RobertaModel _roberta;
-    private readonly RobertaLMHead _lmHead;
+    private readonly RobertaModel roberta;
+    private readonly RobertaLMHead lm_head;
 
     public RobertaForMaskedLM(RobertaConfig config) : base(config)
     {
-        _roberta = RegisterModule("roberta", new RobertaModel(config, addPoolingLayer: false));
-        _lmHead = RegisterModule("lm_head", new RobertaLMHead(config, config.TieWordEmbeddings ? _roberta.WordEmbeddings : null));
+        register_module("roberta", roberta = new RobertaModel(config, addPoolingLayer: false));
+        register_module("lm_head", lm_head = new RobertaLMHead(config));
+        TieWeights();
     }
 
     public override string BaseModelPrefix => "roberta";
 
-    public override ModelOutput Forward(ModelInputs inputs)
+    protected override void TieWeights() => lm_head.Tie(((RobertaConfig)Config).TieWordEmbeddings ? roberta.WordEmbeddings.weight : null);
+
+    protected override ModelOutput Run(ModelInputs inputs)
     {
-        var o = _roberta.Forward(inputs);
-        var logits = _lmHead.forward(o.LastHiddenState!);
+        var o = roberta.forward(inputs);
+        var logits = lm_head.forward(o.LastHiddenState!);
         return LayerStack.Logits(logits, inputs.Labels is null ? null : Losses.PerToken(logits, inputs.Labels, ((RobertaConfig)Config).VocabSize), o);
     }
 }
 
-internal sealed class RobertaLMHead : nn.Module
+internal sealed class RobertaLMHead : TiedLMHead
 {
-    private readonly nn.Linear _dense, _decoder;
-    private readonly nn.LayerNorm _norm;
+    private readonly Linear dense, decoder;
+    private readonly LayerNorm layer_norm;
 
-    public RobertaLMHead(RobertaConfig c, Tensor? tiedWeight)
+    public RobertaLMHead(RobertaConfig c) : base(nameof(RobertaLMHead), c.VocabSize)
     {
-        var bias = RegisterParameter("bias", empty([c.VocabSize]));
-        _dense = RegisterModule("dense", new nn.Linear(c.HiddenSize, c.HiddenSize));
-        _norm = RegisterModule("layer_norm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
-        _decoder = RegisterModule("decoder", tiedWeight is null
-            ? new nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false)
-            : new nn.Linear(tiedWeight, hasBias: false));
-        _decoder.TieBias(bias);
+        register_module("dense", dense = nn.Linear(c.HiddenSize, c.HiddenSize));
+        register_module("layer_norm", layer_norm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        register_module("decoder", decoder = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false));
     }
+
+    protected override Linear Decoder => decoder;
 
     // RobertaLMHead applies the exact (erf) gelu whatever hidden_act says.
-    public Tensor forward(Tensor x) => _decoder.forward(_norm.forward(_dense.forward(x).gelu()));
-
-    protected internal override void ResetParameters(double initializerRange)
-    {
-        using var _ = no_grad();
-        foreach (var p in OwnParameterTensors()) p.zero_();
-    }
+    public override Tensor forward(Tensor x) => decoder.forward(layer_norm.forward(dense.forward(x).gelu()));
 }

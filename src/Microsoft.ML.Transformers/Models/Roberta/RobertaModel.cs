@@ -1,7 +1,8 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Models.Bert;
-using static Microsoft.ML.Transformers.Torch.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Models.Roberta;
 
@@ -11,58 +12,59 @@ namespace Microsoft.ML.Transformers.Models.Roberta;
 /// </summary>
 internal sealed class RobertaEmbeddings : nn.Module
 {
-    private readonly nn.Embedding _word, _position, _tokenType;
-    private readonly nn.LayerNorm _norm;
-    private readonly nn.Dropout _dropout;
+    private readonly EmbeddingTable word_embeddings, position_embeddings, token_type_embeddings;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
     private readonly RobertaConfig _config;
     private readonly long _pad;
 
-    public RobertaEmbeddings(RobertaConfig c)
+    public RobertaEmbeddings(RobertaConfig c) : base(nameof(RobertaEmbeddings))
     {
         _config = c;
         _pad = c.PadTokenId ?? 1;
-        _word = RegisterModule("word_embeddings", new nn.Embedding(c.VocabSize, c.HiddenSize, _pad));
-        _position = RegisterModule("position_embeddings", new nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize, _pad));
-        _tokenType = RegisterModule("token_type_embeddings", new nn.Embedding(c.TypeVocabSize, c.HiddenSize));
-        _norm = RegisterModule("LayerNorm", new nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
-        _dropout = RegisterModule("dropout", new nn.Dropout(c.HiddenDropoutProb));
+        register_module("word_embeddings", word_embeddings = new EmbeddingTable(c.VocabSize, c.HiddenSize, _pad));
+        register_module("position_embeddings", position_embeddings = new EmbeddingTable(c.MaxPositionEmbeddings, c.HiddenSize, _pad));
+        register_module("token_type_embeddings", token_type_embeddings = new EmbeddingTable(c.TypeVocabSize, c.HiddenSize));
+        register_module("LayerNorm", LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        register_module("dropout", dropout = nn.Dropout(c.HiddenDropoutProb));
     }
 
-    public Tensor WordEmbeddings => _word.weight;
+    public EmbeddingTable WordEmbeddings => word_embeddings;
 
     public Tensor forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor? positionIds)
     {
         long s = inputIds.size(1);
-        AttentionMasks.CheckLength(s, _config.MaxPositionEmbeddings - _pad - 1, _config.ModelType ?? "roberta");
+        Attention.CheckLength(s, _config.MaxPositionEmbeddings - _pad - 1, _config.ModelType ?? "roberta");
         if (positionIds is null)
         {
-            var notPad = inputIds.ne(_pad).to(Torch.ScalarType.Int64);
+            var notPad = inputIds.ne(_pad).to(ScalarType.Int64);
             positionIds = notPad.cumsum(1).mul(notPad).add(_pad);
         }
-        var x = _word.forward(inputIds).add(_position.forward(positionIds));
-        x = x.add(tokenTypeIds is null ? _tokenType.weight.select(0, 0) : _tokenType.forward(tokenTypeIds));
-        return _dropout.forward(_norm.forward(x));
+        var x = word_embeddings.forward(inputIds).add(position_embeddings.forward(positionIds));
+        x = x.add(tokenTypeIds is null ? token_type_embeddings.weight[0] : token_type_embeddings.forward(tokenTypeIds));
+        return dropout.forward(LayerNorm.forward(x));
     }
+
 }
 
 /// <summary>The bare RoBERTa encoder: BERT's encoder stack under RoBERTa's embeddings.</summary>
 public sealed class RobertaModel : PreTrainedModel
 {
-    private readonly RobertaEmbeddings _embeddings;
-    private readonly BertEncoder _encoder;
-    private readonly BertPooler? _pooler;
+    private readonly RobertaEmbeddings embeddings;
+    private readonly BertEncoder encoder;
+    private readonly BertPooler? pooler;
 
     public RobertaModel(RobertaConfig config, bool addPoolingLayer = true) : base(config)
     {
-        _embeddings = RegisterModule("embeddings", new RobertaEmbeddings(config));
-        _encoder = RegisterModule("encoder", new BertEncoder(config));
-        _pooler = addPoolingLayer ? RegisterModule("pooler", new BertPooler(config)) : null;
+        register_module("embeddings", embeddings = new RobertaEmbeddings(config));
+        register_module("encoder", encoder = new BertEncoder(config));
+        if (addPoolingLayer) register_module("pooler", pooler = new BertPooler(config));
     }
 
     public override string BaseModelPrefix => "roberta";
 
-    internal Tensor WordEmbeddings => _embeddings.WordEmbeddings;
+    internal EmbeddingTable WordEmbeddings => embeddings.WordEmbeddings;
 
-    public override ModelOutput Forward(ModelInputs inputs) =>
-        _encoder.Encode(inputs, _embeddings.forward(inputs.InputIds, inputs.TokenTypeIds, inputs.PositionIds), _pooler);
+    protected override ModelOutput Run(ModelInputs inputs) =>
+        encoder.Encode(inputs, embeddings.forward(inputs.InputIds, inputs.TokenTypeIds, inputs.PositionIds), pooler);
 }

@@ -1,0 +1,99 @@
+using Microsoft.ML.Transformers.Engines;
+using Microsoft.ML.Transformers.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Transformers.Tests.Models;
+
+/// <summary>The libtorch engine through TorchSharp: its errors, devices, dtypes and disposal under concurrent use.</summary>
+[TestClass]
+public class TorchEngineTests
+{
+    private static string Fixture(string name) => TestPaths.Fixture("models", name);
+
+    [TestMethod]
+    public void LibtorchErrorsArriveAsExceptionsWithTheirMessage()
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var a = ones(2, 3);
+        var b = ones(4, 5);
+        var e = Assert.Throws<Exception>(() => a.matmul(b));
+        StringAssert.Contains(e.Message, "cannot be multiplied"); // libtorch's own message: "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+    }
+
+    [TestMethod]
+    public void CudaWithoutCudaIsAClearError()
+    {
+        if (TorchDevices.Parse("cpu") is var cpu && cuda.is_available()) Assert.Inconclusive("this machine has CUDA");
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => ModelRegistries.Base.FromPretrained(Fixture("bert-base"), new ModelLoadOptions { Device = "cuda" }));
+        StringAssert.Contains(e.Message, "CUDA is not available");
+        Assert.ThrowsExactly<ArgumentException>(() => TorchDevices.Parse("tpu"));
+    }
+
+    [TestMethod]
+    [DataRow("float16", ScalarType.Float16)]
+    [DataRow("bfloat16", ScalarType.BFloat16)]
+    public void HalfPrecisionLoadsAndKeepsTiesAndOutputsClose(string dtype, ScalarType expected)
+    {
+        using var full = ModelRegistries.MaskedLM.FromPretrained(Fixture("bert-mlm"));
+        using var half = ModelRegistries.MaskedLM.FromPretrained(Fixture("bert-mlm"), new ModelLoadOptions { TorchDtype = dtype });
+        Assert.IsTrue(half.parameters().All(p => p.dtype == expected));
+        var p = half.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+        Assert.IsFalse(p.ContainsKey("cls.predictions.decoder.weight"), "the decoder stays tied to the word embeddings after the conversion");
+        using var g = new Goldens("bert-mlm");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = new ModelInputs { InputIds = g.Tensor("input_ids"), AttentionMask = g.Tensor("attention_mask"), TokenTypeIds = g.Tensor("token_type_ids") };
+        var a = full.Forward(inputs).Logits!;
+        var b = half.Forward(inputs).Logits!;
+        Assert.AreEqual(expected, b.dtype);
+        Assert.IsTrue(Goldens.MaxAbsDiff(b, a, dtype) < 0.05, $"{dtype} logits far from float32");
+
+        // A half-precision checkpoint is saved in its dtype and "auto" loads it back as such.
+        var dir = TempDir.Create();
+        try
+        {
+            half.SavePretrained(dir);
+            using var auto = ModelRegistries.MaskedLM.FromPretrained(dir, new ModelLoadOptions { TorchDtype = "auto" });
+            Assert.IsTrue(auto.parameters().All(x => x.dtype == expected));
+            using var widened = ModelRegistries.MaskedLM.FromPretrained(dir);
+            Assert.IsTrue(widened.parameters().All(x => x.dtype == ScalarType.Float32), "without torch_dtype the weights load as float32, as Hugging Face");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [TestMethod]
+    [DataRow(Engine.LibTorch)]
+    [DataRow(Engine.OnnxRuntime)]
+    public void DisposingWhileAnotherThreadRunsIsObjectDisposedNeverACrash(Engine engine)
+    {
+        var batch = new InferenceBatch([2, 10, 11, 12, 3, 0, 2, 13, 14, 3, 0, 0], [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0], null, 2, 6);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var model = InferenceModel.Load(Fixture("bert-seqcls"), ModelHead.SequenceClassification, new InferenceModelOptions { Engine = engine });
+            int runs = 0;
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            var threads = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        var r = model.Run(batch);
+                        Assert.AreEqual(2L, r.TryGet("logits")!.Shape[0]);
+                        Interlocked.Increment(ref runs);
+                    }
+                }
+                catch (ObjectDisposedException) { }
+                catch (Exception e) { failures.Enqueue(e); }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            SpinWait.SpinUntil(() => Volatile.Read(ref runs) > trial % 5, 10_000);
+            model.Dispose();
+            threads.ForEach(t => Assert.IsTrue(t.Join(30_000), "a worker hung after Dispose"));
+            Assert.IsTrue(failures.IsEmpty, string.Join("\n", failures));
+            Assert.ThrowsExactly<ObjectDisposedException>(() => model.Run(batch));
+        }
+    }
+}
