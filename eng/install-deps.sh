@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, skipping what is already there:
-#   apt: libtorch-dev (libtorch 1.13.1), libopenblas0-pthread (without it libtorch's BLAS is ~20x slower),
-#        cmake, g++;  npm: the ONNX Runtime shared library from onnxruntime-node@1.30.0 (npm pack, no install script).
+# Installs what building and testing need, skipping what is already there. libtorch comes from NuGet
+# (TorchSharp + libtorch-cpu-linux-x64, restored by the build); here only:
+#   npm: the ONNX Runtime shared library from onnxruntime-node@1.30.0 (npm pack, no install script).
 # Usage: eng/install-deps.sh [--oracles]   (--oracles also installs the Python/Node reference tools used by
 # the fixture scripts and benchmarks: python3-torch, python3-torchvision, python3-onnx, tokenizers, transformers.js)
 set -euo pipefail
@@ -12,9 +12,6 @@ mkdir -p "$STAGE"
 
 SUDO=""; if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 need_apt=()
-for p in libtorch-dev libopenblas0-pthread cmake g++; do
-  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
-done
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ "${1:-}" = "--oracles" ]; then
   for p in python3-torch python3-torchvision python3-onnx; do

@@ -7,7 +7,7 @@
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Pipelines;
 using Microsoft.ML.Transformers.Tokenizers;
-using static Microsoft.ML.Transformers.Torch.torch;
+using static TorchSharp.torch;
 
 string folder = args.Length > 0 ? args[0] : FindRepoFile("test/fixtures/models/bert-seqcls");
 string[] sentences = ["the capital of france is paris.", "this is not what i would have said about it"];
@@ -21,14 +21,14 @@ var types = encodings.SelectMany(e => e.TypeIds.Select(i => (long)i)).ToArray();
 Console.WriteLine($"Model folder: {folder}");
 Console.WriteLine($"Tokens of the first sentence: {string.Join(" ", encodings[0].Tokens)}");
 
-// 1. libtorch: the checkpoint's safetensors weights, eager, with the typed model and its outputs.
+// 1. libtorch through TorchSharp: the checkpoint's safetensors weights, eager, with the typed model and its outputs.
 using (var model = AutoModelForSequenceClassification.FromPretrained(folder))
 using (var scope = NewDisposeScope())
 using (no_grad())
 {
     var output = model.Forward(ModelInputs.FromArrays(ids, mask, types, batch, length));
     var probs = output.Logits!.softmax(-1);
-    Print("libtorch", model.Config.Id2Label, probs.data<float>(), (int)probs.size(1));
+    Print("libtorch", model.Config.Id2Label, probs.data<float>().ToArray(), (int)probs.size(1));
 
     // Save it back: config.json + model.safetensors, written to temporary files and moved into place.
     var saved = Path.Combine(Path.GetTempPath(), "mlt-quickstart-" + Environment.ProcessId);

@@ -1,9 +1,11 @@
 // Times eval forward passes of a checkpoint folder through our libtorch path, printing one JSON object
 // {"batch": median_ms, ...}. The anchors (PyTorch eager from Python, ONNX Runtime, Transformers.js) are timed by
 // test/benchmarks/run.sh in the same run.
-//   ModelBench --model DIR [--engine libtorch|onnx] [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3] [--gemm auto|blas|onednn]
-// --engine onnx runs DIR/onnx/model.onnx through our ONNX Runtime binding (intra-op threads = --threads, sequential,
+//   ModelBench --model DIR [--engine libtorch|onnx|torchsharp-direct] [--threads 2] [--batches 1,8] [--seq 128] [--runs 10] [--warmup 3]
+// --engine onnx runs DIR/onnx/model.onnx through our OnnxModel (intra-op threads = --threads, sequential,
 // all graph optimizations: the settings Transformers.js uses on onnxruntime-node).
+// --engine torchsharp-direct is the anchor for our libtorch path: the same weights run by a plain BERT written
+// directly on TorchSharp (DirectBert.cs: separate q/k/v linears, matmul-softmax attention), no library in between.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Transformers.Modeling;
@@ -21,11 +23,10 @@ int seq = int.Parse(opts.GetValueOrDefault("seq", "128"), CultureInfo.InvariantC
 int runs = int.Parse(opts.GetValueOrDefault("runs", "10"), CultureInfo.InvariantCulture);
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
 var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
-Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Backend = Enum.Parse<Microsoft.ML.Transformers.Torch.LinearBackend>(opts.GetValueOrDefault("gemm", "Auto"), ignoreCase: true);
-
-bool onnx = opts.GetValueOrDefault("engine", "libtorch") == "onnx";
-if (!onnx) Microsoft.ML.Transformers.Torch.torch.set_num_threads(threads); // the ONNX path never loads libtorch
-using IInferenceModel m = InferenceModel.Load(model, ModelHead.Base, new InferenceModelOptions
+string engine = opts.GetValueOrDefault("engine", "libtorch");
+bool onnx = engine == "onnx";
+if (!onnx) Microsoft.ML.Transformers.Engines.TorchThreads.SetIntraOpThreads(threads); // the ONNX path never loads libtorch
+using IInferenceModel m = engine == "torchsharp-direct" ? new DirectBert(model) : InferenceModel.Load(model, ModelHead.Base, new InferenceModelOptions
 {
     Engine = onnx ? Engine.OnnxRuntime : Engine.LibTorch,
     Onnx = new OnnxModelOptions { Session = new OnnxSessionOptions { IntraOpThreads = threads } },
@@ -52,6 +53,6 @@ foreach (var batch in batches)
     times.Sort();
     results.Add($"\"{batch}\": {times[times.Count / 2].ToString("F2", CultureInfo.InvariantCulture)}");
 }
-if (!onnx) Console.Error.WriteLine($"libtorch inference GEMM: {Microsoft.ML.Transformers.Torch.torch.nn.InferenceGemm.Resolved}");
+if (!onnx) Console.Error.WriteLine($"libtorch threads: {TorchSharp.torch.get_num_threads()}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY")}");
 Console.WriteLine("{" + string.Join(", ", results) + "}");
 
