@@ -15,6 +15,9 @@ public static class AutoConfig
             [BertConfig.Type] = raw => new BertConfig(raw),
             [RobertaConfig.Type] = raw => new RobertaConfig(raw),
             [DistilBertConfig.Type] = raw => new DistilBertConfig(raw),
+            [ResNetConfig.Type] = raw => new ResNetConfig(raw),
+            [ConvNextConfig.Type] = raw => new ConvNextConfig(raw),
+            [SwinConfig.Type] = raw => new SwinConfig(raw),
         },
         StringComparer.Ordinal);
 

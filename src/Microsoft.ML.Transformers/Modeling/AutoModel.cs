@@ -6,6 +6,9 @@ using static TorchSharp.torch;
 using Microsoft.ML.Transformers.Models.Bert;
 using Microsoft.ML.Transformers.Models.DistilBert;
 using Microsoft.ML.Transformers.Models.Roberta;
+using Microsoft.ML.Transformers.Models.ResNet;
+using Microsoft.ML.Transformers.Models.ConvNext;
+using Microsoft.ML.Transformers.Models.Swin;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -46,9 +49,14 @@ public sealed class ModelRegistry(string name)
     /// <summary>Loads config.json and the weights of a checkpoint folder; the model is returned in eval mode, as Hugging Face does.
     /// <see cref="ModelLoadOptions.Device"/> and <see cref="ModelLoadOptions.TorchDtype"/> place and convert the model
     /// before the weights are copied in, so the weights go straight from the memory-mapped file to their final tensors.</summary>
-    public PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null)
+    public PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => FromPretrained(folder, options, null);
+
+    /// <summary><see cref="FromPretrained(string, ModelLoadOptions?)"/> with the config adjusted before the model is built
+    /// (AutoBackbone's out_features / out_indices).</summary>
+    public PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options, Action<PretrainedConfig>? configure)
     {
         var config = AutoConfig.FromPretrained(folder);
+        configure?.Invoke(config);
         var device = TorchDevices.Parse(options?.Device);
         var dtype = ResolveDtype(folder, config, options?.TorchDtype);
         var model = Create(config, Path.Combine(folder, "config.json"));
@@ -107,6 +115,8 @@ public static class ModelRegistries
     public static ModelRegistry TokenClassification { get; } = new("AutoModelForTokenClassification");
     public static ModelRegistry QuestionAnswering { get; } = new("AutoModelForQuestionAnswering");
     public static ModelRegistry MaskedLM { get; } = new("AutoModelForMaskedLM");
+    public static ModelRegistry ImageClassification { get; } = new("AutoModelForImageClassification");
+    public static ModelRegistry Backbone { get; } = new("AutoBackbone");
 
     static ModelRegistries()
     {
@@ -127,6 +137,18 @@ public static class ModelRegistries
         TokenClassification.Register("distilbert", c => new DistilBertForTokenClassification(As<DistilBertConfig>(c)));
         QuestionAnswering.Register("distilbert", c => new DistilBertForQuestionAnswering(As<DistilBertConfig>(c)));
         MaskedLM.Register("distilbert", c => new DistilBertForMaskedLM(As<DistilBertConfig>(c)));
+
+        Base.Register("resnet", c => new ResNetModel(As<ResNetConfig>(c)));
+        ImageClassification.Register("resnet", c => new ResNetForImageClassification(As<ResNetConfig>(c)));
+        Backbone.Register("resnet", c => new ResNetBackbone(As<ResNetConfig>(c)));
+
+        Base.Register("convnext", c => new ConvNextModel(As<ConvNextConfig>(c)));
+        ImageClassification.Register("convnext", c => new ConvNextForImageClassification(As<ConvNextConfig>(c)));
+        Backbone.Register("convnext", c => new ConvNextBackbone(As<ConvNextConfig>(c)));
+
+        Base.Register("swin", c => new SwinModel(As<SwinConfig>(c)));
+        ImageClassification.Register("swin", c => new SwinForImageClassification(As<SwinConfig>(c)));
+        Backbone.Register("swin", c => new SwinBackbone(As<SwinConfig>(c)));
     }
 
     private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
@@ -166,4 +188,38 @@ public static class AutoModelForMaskedLM
     public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.MaskedLM.FromPretrained(folder, options);
     public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.MaskedLM.FromConfig(config);
     public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.MaskedLM.Register(modelType, factory);
+}
+
+public static class AutoModelForImageClassification
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ImageClassification.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.ImageClassification.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.ImageClassification.Register(modelType, factory);
+}
+
+/// <summary>
+/// Hugging Face's AutoBackbone: a backbone for the checkpoint's model_type returning the feature maps of the stages
+/// named by <c>outFeatures</c> and/or <c>outIndices</c> (aligned and checked as transformers' backbone_utils does; neither
+/// means config.json's values, else the last stage). Users add architectures with <see cref="Register"/>.
+/// </summary>
+public static class AutoBackbone
+{
+    public static BackboneModel FromPretrained(string folder, IReadOnlyList<string>? outFeatures = null, IReadOnlyList<int>? outIndices = null, ModelLoadOptions? options = null) =>
+        (BackboneModel)ModelRegistries.Backbone.FromPretrained(folder, options, c => Configure(c, outFeatures, outIndices));
+
+    public static BackboneModel FromConfig(PretrainedConfig config, IReadOnlyList<string>? outFeatures = null, IReadOnlyList<int>? outIndices = null)
+    {
+        Configure(config, outFeatures, outIndices);
+        return (BackboneModel)ModelRegistries.Backbone.FromConfig(config);
+    }
+
+    public static void Register(string modelType, Func<PretrainedConfig, BackboneModel> factory) => ModelRegistries.Backbone.Register(modelType, factory);
+
+    private static void Configure(PretrainedConfig config, IReadOnlyList<string>? outFeatures, IReadOnlyList<int>? outIndices)
+    {
+        if (outFeatures is null && outIndices is null) return;
+        if (config is not VisionBackboneConfig b)
+            throw new NotSupportedException($"model_type \"{config.ModelType}\" ({config.Source}) has no backbone stages: its config is a {config.GetType().Name}.");
+        b.SetOut(outFeatures, outIndices);
+    }
 }

@@ -4,12 +4,15 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Transformers.Modeling;
 
 /// <summary>
-/// The keyword arguments of a Hugging Face model's forward: int64 tensors of shape [batch, sequence] (labels per head).
-/// The caller owns the tensors.
+/// The keyword arguments of a Hugging Face model's forward: int64 tensors of shape [batch, sequence] for text models,
+/// float pixel_values [batch, channels, height, width] for vision models (labels per head). The caller owns the tensors.
 /// </summary>
 public sealed record ModelInputs
 {
-    public required Tensor InputIds { get; init; }
+    /// <summary>input_ids; text models require it.</summary>
+    public Tensor? InputIds { get; init; }
+    /// <summary>pixel_values [B, C, H, W] (what an image processor returns); vision models require it.</summary>
+    public Tensor? PixelValues { get; init; }
     public Tensor? AttentionMask { get; init; }
     public Tensor? TokenTypeIds { get; init; }
     public Tensor? PositionIds { get; init; }
@@ -19,6 +22,10 @@ public sealed record ModelInputs
     public Tensor? EndPositions { get; init; }
     public bool OutputHiddenStates { get; init; }
     public bool OutputAttentions { get; init; }
+
+    internal Tensor RequireInputIds() => InputIds ?? throw new ArgumentException("This model needs input_ids (ModelInputs.InputIds).");
+
+    internal Tensor RequirePixelValues() => PixelValues ?? throw new ArgumentException("This model needs pixel_values (ModelInputs.PixelValues) of shape [batch, channels, height, width].");
 
     /// <summary>Builds inputs from row-major [batch, sequence] arrays (e.g. a tokenizer's padded batch).</summary>
     public static ModelInputs FromArrays(long[] inputIds, long[]? attentionMask, long[]? tokenTypeIds, int batch, int sequence, Device? device = null)
@@ -50,4 +57,8 @@ public sealed class ModelOutput
     public IReadOnlyList<Tensor>? HiddenStates { get; init; }
     /// <summary>Each layer's attention probabilities [B, heads, S, S], when asked for.</summary>
     public IReadOnlyList<Tensor>? Attentions { get; init; }
+    /// <summary>Vision models with token outputs (Swin): the hidden states reshaped to [B, C, H, W].</summary>
+    public IReadOnlyList<Tensor>? ReshapedHiddenStates { get; init; }
+    /// <summary>Backbones: the feature map [B, C, H, W] of each stage in out_features, in stage order.</summary>
+    public IReadOnlyList<Tensor>? FeatureMaps { get; init; }
 }

@@ -58,5 +58,5 @@ public sealed class BertModel : PreTrainedModel
     internal EmbeddingTable WordEmbeddings => embeddings.WordEmbeddings;
 
     protected override ModelOutput Run(ModelInputs inputs) =>
-        encoder.Encode(inputs, embeddings.forward(inputs.InputIds, inputs.TokenTypeIds, inputs.PositionIds), pooler);
+        encoder.Encode(inputs, embeddings.forward(inputs.RequireInputIds(), inputs.TokenTypeIds, inputs.PositionIds), pooler);
 }

@@ -156,7 +156,7 @@ public sealed class DistilBertModel : PreTrainedModel
 
     protected override ModelOutput Run(ModelInputs inputs)
     {
-        var x = embeddings.forward(inputs.InputIds, inputs.PositionIds);
+        var x = embeddings.forward(inputs.RequireInputIds(), inputs.PositionIds);
         using var mask = inputs.AttentionMask is null ? null : Attention.ExtendedMask(inputs.AttentionMask, x.dtype);
         var hidden = inputs.OutputHiddenStates ? new List<Tensor>() : null;
         var attentions = inputs.OutputAttentions ? new List<Tensor>() : null;
