@@ -146,3 +146,46 @@ public class BackboneAlignmentTests
         Assert.ThrowsExactly<ConfigException>(() => AutoBackbone.FromPretrained(TestPaths.Fixture("vision", "models", "resnet-basic"), outIndices: [7]));
     }
 }
+
+/// <summary>One full-size forward each (torchvision resnet18, resnet50, convnext_tiny, swin_t with seeded random
+/// weights, 224x224), written at setup by <c>make_vision_fixtures.py --full artifacts/vision-full</c> (~380 MB, not committed).</summary>
+[TestClass]
+public class FullSizeVisionModelTests
+{
+    [TestMethod]
+    [TestCategory("Slow")]
+    [DataRow("resnet18")]
+    [DataRow("resnet50")]
+    [DataRow("convnext_tiny")]
+    [DataRow("swin_t")]
+    public void FullSizeLogitsAndStagesEqualTorchvision(string name)
+    {
+        var folder = Path.Combine(TestPaths.RepoRoot, "artifacts", "vision-full", name);
+        var golden = Path.Combine(TestPaths.RepoRoot, "artifacts", "vision-full", $"vision-{name}.safetensors");
+        if (!File.Exists(golden)) Assert.Inconclusive($"run /usr/bin/python3 test/fixtures/scripts/make_vision_fixtures.py --full artifacts/vision-full first ({golden} is missing)");
+        using var model = AutoModelForImageClassification.FromPretrained(folder);
+        using var file = Microsoft.ML.Transformers.SafeTensors.SafeTensorsFile.Open(golden);
+        Tensor T(string k)
+        {
+            var info = file.Get(k);
+            var t = empty(info.Shape, ScalarType.Float32);
+            file.GetBytes(k).CopyTo(t.bytes);
+            return t;
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var o = model.Forward(new ModelInputs { PixelValues = T("pixel_values"), OutputHiddenStates = true });
+        var diffs = new List<string>();
+        double worst = Goldens.MaxAbsDiff(o.Logits!, T("logits"), "logits");
+        diffs.Add($"logits {worst:E1}");
+        var stages = name == "swin_t" ? o.ReshapedHiddenStates! : o.HiddenStates!;
+        for (int i = 0; i < 5; i++)
+        {
+            double d = Goldens.MaxAbsDiff(stages[i], T($"hidden_states.{i}"), $"stage {i}");
+            diffs.Add($"h{i} {d:E1}");
+            worst = Math.Max(worst, d);
+        }
+        Console.WriteLine($"{name}: {string.Join(", ", diffs)}");
+        Assert.IsTrue(worst <= 1e-4, $"{name}: {string.Join(", ", diffs)}");
+    }
+}
