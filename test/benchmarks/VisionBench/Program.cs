@@ -1,0 +1,59 @@
+// Vision forward and pipeline timings on our libtorch path, one JSON object per line (median ms of --runs after --warmup).
+//   VisionBench --model DIR [--threads 2] [--batches 1,8] [--size 224] [--runs 10] [--warmup 3]
+//   VisionBench --pipeline DIR --images DIR_OF_IMAGES [--threads 2] [--batch 8]   (images/s, decode + preprocess + forward + top-5)
+// The PyTorch eager anchor (torchvision, the same weights, the same thread count) is timed by run.sh in the same run.
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.Transformers.Engines;
+using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.Pipelines;
+using static TorchSharp.torch;
+
+var opts = new Dictionary<string, string>();
+for (int i = 0; i < args.Length; i++)
+    if (args[i].StartsWith("--", StringComparison.Ordinal))
+        opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+int Int(string k, int d) => int.Parse(opts.GetValueOrDefault(k, d.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+int threads = Int("threads", 2), runs = Int("runs", 10), warmup = Int("warmup", 3);
+TorchThreads.SetIntraOpThreads(threads);
+
+static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
+
+if (opts.TryGetValue("pipeline", out var pipeFolder))
+{
+    var images = Directory.GetFiles(opts["images"]).Where(f => f.EndsWith(".jpg") || f.EndsWith(".png")).Order().ToList();
+    int batch = Int("batch", 8);
+    using var pipe = ImageClassificationPipeline.FromPretrained(pipeFolder);
+    var inputs = Enumerable.Range(0, Math.Max(32, images.Count)).Select(i => (ImageInput)images[i % images.Count]).ToList();
+    var p = new PipelineParameters { ["batch_size"] = batch };
+    pipe.RunBatch(inputs.Take(batch).ToList(), p); // warm up
+    var rates = new List<double>();
+    for (int r = 0; r < 3; r++)
+    {
+        var sw = Stopwatch.StartNew();
+        pipe.RunBatch(inputs, p);
+        rates.Add(inputs.Count / sw.Elapsed.TotalSeconds);
+    }
+    Console.WriteLine($"{{\"pipeline\": \"{Path.GetFileName(pipeFolder)}\", \"batch\": {batch}, \"images_per_s\": {Median(rates).ToString("F1", CultureInfo.InvariantCulture)}}}");
+    return;
+}
+
+string folder = opts["model"];
+int size = Int("size", 224);
+using var model = AutoModelForImageClassification.FromPretrained(folder);
+foreach (var b in opts.GetValueOrDefault("batches", "1,8").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)))
+{
+    using var x = randn([b, 3, size, size], generator: new Generator((ulong)b));
+    var times = new List<double>();
+    for (int r = 0; r < warmup + runs; r++)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var sw = Stopwatch.StartNew();
+        var o = model.Forward(new ModelInputs { PixelValues = x });
+        _ = o.Logits!.data<float>()[0];
+        sw.Stop();
+        if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    Console.WriteLine($"{{\"model\": \"{Path.GetFileName(folder)}\", \"engine\": \"ours-libtorch\", \"batch\": {b}, \"median_ms\": {Median(times).ToString("F1", CultureInfo.InvariantCulture)}}}");
+}
