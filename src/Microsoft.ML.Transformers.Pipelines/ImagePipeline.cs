@@ -17,6 +17,9 @@ public sealed class ImageInput
     public static ImageInput FromBytes(byte[] bytes, string? name = null) => new(() => RgbImage.FromBytes(bytes, name), name ?? $"{bytes.Length} bytes");
     public static ImageInput FromStream(Stream stream, string? name = null) => new(() => RgbImage.FromStream(stream, name), name ?? "stream");
     public static ImageInput FromImage(RgbImage image) => new(() => image, $"{image.Width}x{image.Height} image");
+    /// <summary>Decoded pixels, e.g. an ML.NET MLImage: <c>FromPixels(img.Pixels.ToArray(), img.Width, img.Height, PixelLayout.Bgra32)</c>.</summary>
+    public static ImageInput FromPixels(byte[] pixels, int width, int height, PixelLayout layout) =>
+        new(() => RgbImage.FromPixels(pixels, width, height, layout), $"{width}x{height} {layout} pixels");
 
     public static implicit operator ImageInput(string path) => FromFile(path);
     public static implicit operator ImageInput(byte[] bytes) => FromBytes(bytes);

@@ -6,6 +6,9 @@ namespace Microsoft.ML.Transformers.Vision;
 /// oversized image. The message names the source.</summary>
 public sealed class ImageDecodeException(string message, Exception? inner = null) : IOException(message, inner);
 
+/// <summary>Byte order of interleaved 8-bit pixels handed to <see cref="RgbImage.FromPixels(ReadOnlySpan{byte}, int, int, PixelLayout)"/>.</summary>
+public enum PixelLayout { Gray8, Rgb24, Bgr24, Rgba32, Bgra32 }
+
 /// <summary>
 /// A decoded 8-bit RGB image, row-major interleaved (height x width x 3), what Hugging Face's <c>load_image</c> hands to
 /// an image processor: EXIF orientation applied (<c>ImageOps.exif_transpose</c>), then converted to RGB (grayscale
@@ -66,6 +69,29 @@ public sealed class RgbImage
         {
             if (channels == 1) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = pixels[(int)i];
             else for (int c = 0; c < 3; c++) rgb[i * 3 + c] = pixels[(int)(i * channels + c)];
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    /// <summary>
+    /// From interleaved pixels in <paramref name="layout"/> (alpha dropped). This is how ML.NET's <c>MLImage</c> comes in
+    /// without this library depending on Microsoft.ML.ImageAnalytics:
+    /// <c>RgbImage.FromPixels(img.Pixels, img.Width, img.Height, img.PixelFormat == MLPixelFormat.Bgra32 ? PixelLayout.Bgra32 : PixelLayout.Rgba32)</c>.
+    /// </summary>
+    public static RgbImage FromPixels(ReadOnlySpan<byte> pixels, int width, int height, PixelLayout layout)
+    {
+        if (layout is PixelLayout.Gray8 or PixelLayout.Rgb24 or PixelLayout.Rgba32)
+            return FromPixels(pixels, width, height, layout switch { PixelLayout.Gray8 => 1, PixelLayout.Rgb24 => 3, _ => 4 });
+        int channels = layout == PixelLayout.Bgr24 ? 3 : 4;
+        if (width <= 0 || height <= 0) throw new ArgumentException($"An image needs a positive size, got {width}x{height}.");
+        long n = (long)width * height;
+        if (pixels.Length != n * channels) throw new ArgumentException($"{width}x{height} {layout} needs {n * channels} bytes, got {pixels.Length}.", nameof(pixels));
+        var rgb = new byte[n * 3];
+        for (long i = 0; i < n; i++)
+        {
+            rgb[i * 3] = pixels[(int)(i * channels + 2)];
+            rgb[i * 3 + 1] = pixels[(int)(i * channels + 1)];
+            rgb[i * 3 + 2] = pixels[(int)(i * channels)];
         }
         return new RgbImage(width, height, rgb);
     }
