@@ -4,7 +4,7 @@
 # model:          BERT-base-shaped random model (12 layers, hidden 768), batch 1 and 8, sequence 128, 2 threads:
 #                 ours on libtorch, ours on ONNX Runtime, PyTorch eager from Python (HF-shaped and nn fast path),
 #                 onnxruntime-node and Transformers.js on the same ONNX file.
-# onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
+# onnx-overhead:  a small encoder through our OnnxModel vs a raw InferenceSession, onnxruntime-node, Transformers.js.
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
