@@ -8,11 +8,11 @@ namespace Microsoft.ML.Transformers.OnnxRuntime;
 public sealed partial class OnnxModel
 {
     /// <summary>The name ONNX Runtime lists the CUDA provider under (<see cref="OrtEnv.GetAvailableProviders"/>).</summary>
-    public const string CudaProviderName = "CUDAExecutionProvider";
+    internal const string CudaProviderName = "CUDAExecutionProvider";
 
     /// <summary>The NuGet packages of ONNX Runtime's native builds, one of which the application references.</summary>
-    public const string CpuPackage = "Microsoft.ML.OnnxRuntime";
-    public const string CudaPackage = "Microsoft.ML.OnnxRuntime.Gpu.Linux";
+    internal const string CpuPackage = "Microsoft.ML.OnnxRuntime";
+    internal const string CudaPackage = "Microsoft.ML.OnnxRuntime.Gpu.Linux";
 
     private OnnxModel(string folder, string modelPath, JsonElement config, InferenceSession session,
         OnnxExecutionProvider provider, string? fallbackReason)
