@@ -24,7 +24,7 @@ echo "[consumer] system libstdc++: ${libstdcxx:-none}; patch needed: $needed"
 
 echo "[consumer] dotnet pack -> $WORK/feed ($VERSION)"
 dotnet pack "$ROOT/src/Microsoft.ML.Transformers/Microsoft.ML.Transformers.csproj" -c Release -nologo -v:q \
-  -p:SkipNativeShim=true -p:PackageVersion="$VERSION" -o "$WORK/feed" >/dev/null
+  -p:PackageVersion="$VERSION" -o "$WORK/feed" >/dev/null
 unzip -l "$WORK/feed/Microsoft.ML.Transformers.$VERSION.nupkg" | grep -q 'buildTransitive/Microsoft.ML.Transformers.targets' \
   || { echo "[consumer] FAIL: the package has no buildTransitive/Microsoft.ML.Transformers.targets" >&2; exit 1; }
 
