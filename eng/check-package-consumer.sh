@@ -25,8 +25,10 @@ echo "[consumer] system libstdc++: ${libstdcxx:-none}; patch needed: $needed"
 echo "[consumer] dotnet pack -> $WORK/feed ($VERSION)"
 dotnet pack "$ROOT/src/Microsoft.ML.Transformers/Microsoft.ML.Transformers.csproj" -c Release -nologo -v:q \
   -p:PackageVersion="$VERSION" -o "$WORK/feed" >/dev/null
-unzip -l "$WORK/feed/Microsoft.ML.Transformers.$VERSION.nupkg" | grep -q 'buildTransitive/Microsoft.ML.Transformers.targets' \
-  || { echo "[consumer] FAIL: the package has no buildTransitive/Microsoft.ML.Transformers.targets" >&2; exit 1; }
+listing="$(unzip -l "$WORK/feed/Microsoft.ML.Transformers.$VERSION.nupkg")"
+for f in buildTransitive/Microsoft.ML.Transformers.targets buildTransitive/LibTorchSharpGlibcxxPatch.cs; do
+  [[ "$listing" == *"$f"* ]] || { echo "[consumer] FAIL: the package has no $f" >&2; exit 1; }
+done
 
 APP="$WORK/app"
 mkdir -p "$APP"
@@ -93,7 +95,7 @@ check_lib() { # $1: folder holding libLibTorchSharp.so, $2: expect patched (true
 }
 run_expect_ok() { # $@: command
   local out; out="$("$@" 2>&1)" || { echo "$out" | tail -n 20; fail "$* exited non-zero"; }
-  echo "$out" | grep -q 'torch.ones(2,2).sum() = 4' || { echo "$out" | tail -n 20; fail "$* did not compute 4"; }
+  grep -q 'torch.ones(2,2).sum() = 4' <<<"$out" || { echo "$out" | tail -n 20; fail "$* did not compute 4"; }
   echo "[consumer]   $*: torch.ones(2,2).sum() = 4"
 }
 
@@ -103,7 +105,7 @@ dotnet build -c Release -nologo -v:q >/dev/null || fail "dotnet build"
 check_lib "$APP/bin/Release/net10.0/runtimes/linux-x64/native" "$needed"
 run_expect_ok dotnet run -c Release --no-build
 out="$(dotnet build -c Release -nologo -v:n 2>&1)" || fail "second dotnet build"
-echo "$out" | grep -q 'Skipping target "_MltPatchLibTorchSharpCopyLocalFiles"' || [ "$needed" = false ] \
+grep -q 'Skipping target "_MltPatchLibTorchSharpCopyLocalFiles"' <<<"$out" || [ "$needed" = false ] \
   || fail "second build re-ran the patch step (not incremental)"
 echo "[consumer]   second build: patch step up to date"
 
@@ -123,7 +125,7 @@ if [ "$needed" = true ]; then
   check_lib "$WORK/optout/runtimes/linux-x64/native" false
   set +e; out="$(dotnet "$WORK/optout/ConsumerApp.dll" 2>&1)"; rc=$?; set -e
   [ $rc = 3 ] || { echo "$out" | tail -n 20; fail "opt-out app exited $rc, expected 3 (TorchSharpLoadException)"; }
-  echo "$out" | grep -q 'GLIBCXX_3.4.32' || fail "the exception does not name GLIBCXX_3.4.32"
+  grep -q 'GLIBCXX_3.4.32' <<<"$out" || fail "the exception does not name GLIBCXX_3.4.32"
   [ ! -d "$WORK/optout/cpu" ] || fail "TorchSharp copied libtorch next to the app (the early check did not run)"
   echo "[consumer]   $(echo "$out" | head -c 300)..."
 fi

@@ -138,4 +138,31 @@ public class LibTorchSharpPatchTests
             Directory.Delete(dir, true);
         }
     }
+    [TestMethod]
+    public void NothingToReportWhereLibstdcxxHasTheVersion()
+    {
+        string? libstdcxx = LibTorchSharpGlibcxxPatch.FindSystemLibstdcxx();
+        if (libstdcxx == null) Assert.Inconclusive("no libstdc++.so.6 on this system");
+        byte[] bytes = File.ReadAllBytes(libstdcxx);
+        if (!LibTorchSharpGlibcxxPatch.DefinesVersion(libstdcxx))
+        {
+            // stand-in for GCC 13's libstdc++: a copy whose GLIBCXX_3.4.30 definition is renamed (same length) to 3.4.32
+            byte[] from = "GLIBCXX_3.4.30\0"u8.ToArray(), to = "GLIBCXX_3.4.32\0"u8.ToArray();
+            int at = bytes.AsSpan().IndexOf(from);
+            if (at < 0) Assert.Inconclusive($"{libstdcxx} has neither GLIBCXX_3.4.32 nor GLIBCXX_3.4.30");
+            to.CopyTo(bytes, at);
+        }
+        string dir = Directory.CreateTempSubdirectory("mlt-glibcxx-").FullName;
+        try
+        {
+            string newer = Path.Combine(dir, "libstdc++.so.6");
+            File.WriteAllBytes(newer, bytes);
+            Assert.IsTrue(LibTorchSharpGlibcxxPatch.DefinesVersion(newer));
+            Assert.IsNull(TorchSharpRuntime.Diagnose(PackageLibrary(), newer));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }

@@ -1,7 +1,8 @@
 // Times ONNX Runtime inference on a Hugging Face-layout ONNX folder, in one process, two ways, and prints JSON:
 //   session_run: a raw Microsoft.ML.OnnxRuntime InferenceSession on the same file with the same settings, input OrtValues
 //                made once and reused, outputs left in ONNX Runtime's memory (the floor a hand-written caller can reach);
-//   model_run:   our OnnxModel.Run (wraps the caller's long[] buffers, runs, copies outputs into NamedTensors).
+//   model_run:   our OnnxModel.Run (wraps the caller's long[] buffers, runs, copies outputs into NamedTensors);
+//   *_first_output: both again asking for the first output (logits) only.
 //   dotnet run -c Release --project test/benchmarks/OnnxRuntime -- <model-folder> [--iters 20] [--warmup 5] [--threads 2]
 // Session settings match bench_ort_node.mjs: intra-op threads 2, sequential execution, all graph optimizations.
 using System.Diagnostics;
@@ -52,17 +53,27 @@ foreach (int batch in new[] { 1, 8 })
         n == OnnxModel.InputIds ? ids : n == OnnxModel.AttentionMask ? mask : types, shape)).ToList();
     try
     {
-        float[] rawFirst, oursFirst;
+        float[] rawValues, oursValues;
         using (var first = raw.Run(runOptions, raw.InputNames, feed, raw.OutputNames))
-            rawFirst = first.First().GetTensorDataAsSpan<float>().ToArray();
-        oursFirst = model.Run(ids, mask, types, batch, seq)[firstOutput].GetData<float>();
-        maxOursVsRaw = Math.Max(maxOursVsRaw, rawFirst.Zip(oursFirst, (a, b) => Math.Abs(a - b)).Max());
-        if (batch == 1) check = oursFirst[..Math.Min(4, oursFirst.Length)];
+            rawValues = first.First().GetTensorDataAsSpan<float>().ToArray();
+        oursValues = model.Run(ids, mask, types, batch, seq)[firstOutput].GetData<float>();
+        maxOursVsRaw = Math.Max(maxOursVsRaw, rawValues.Zip(oursValues, (a, b) => Math.Abs(a - b)).Max());
+        if (batch == 1) check = oursValues[..Math.Min(4, oursValues.Length)];
 
         (double[] session, double[] ours) = TimeAlternating(
             () => { using var r = raw.Run(runOptions, raw.InputNames, feed, raw.OutputNames); },
             () => model.Run(ids, mask, types, batch, seq));
-        results.Add(new { batch, seq, session_run = Stats(session), model_run = Stats(ours) });
+        // The same with the first output only (the logits): what is left of the difference without copying the
+        // [batch, seq, hidden] last_hidden_state into managed memory.
+        string[] firstOnly = [firstOutput];
+        (double[] sessionFirst, double[] oursFirst) = TimeAlternating(
+            () => { using var r = raw.Run(runOptions, raw.InputNames, feed, firstOnly); },
+            () => model.Run(ids, mask, types, batch, seq, firstOnly));
+        results.Add(new
+        {
+            batch, seq, session_run = Stats(session), model_run = Stats(ours),
+            session_run_first_output = Stats(sessionFirst), model_run_first_output = Stats(oursFirst),
+        });
     }
     finally { foreach (OrtValue x in feed) x.Dispose(); }
 }

@@ -37,5 +37,12 @@ console.log('batch  seq  raw InferenceSession     ours OnnxModel.Run  overhead  
 const ms = (x) => (x === null ? 'n/a' : `${x.toFixed(2)} ms`);
 for (const r of rows)
   console.log(`${String(r.batch).padStart(5)}  ${String(r.seq).padStart(3)}  ${(ms(r.raw_inference_session_ms) + ` (${r.raw_min_ms.toFixed(2)})`).padStart(20)}  ${(ms(r.ours_onnx_model_ms) + ` (${r.ours_min_ms.toFixed(2)})`).padStart(20)}  ${(r.overhead_pct.toFixed(1) + '%').padStart(8)}  ${ms(r.onnxruntime_node_ms).padStart(16)}  ${ms(r.transformers_js_ms).padStart(15)}  ${r.node_over_ours.toFixed(2).padStart(8)}x`);
+console.log('first output (logits) only, so no last_hidden_state to copy out:');
+for (const { batch, seq } of rows) {
+  const raw = best(ours, batch, seq, 'session_run_first_output'), model = best(ours, batch, seq, 'model_run_first_output');
+  const rawMin = best(ours, batch, seq, 'session_run_first_output', 'min_ms');
+  const modelMin = best(ours, batch, seq, 'model_run_first_output', 'min_ms');
+  console.log(`${String(batch).padStart(5)}  ${String(seq).padStart(3)}  ${(ms(raw) + ` (${rawMin.toFixed(2)})`).padStart(20)}  ${(ms(model) + ` (${modelMin.toFixed(2)})`).padStart(20)}  ${(((model - raw) / raw * 100).toFixed(1) + '%').padStart(8)}`);
+}
 if (!tjs.length) console.log(`Transformers.js not timed: ${anchor[0].transformers_js?.skipped ?? 'not installed'}`);
 console.log(JSON.stringify({ benchmark: 'onnxruntime', max_abs_diff: maxAbsDiff, max_abs_diff_ours_vs_raw: oursVsRaw, rows }));
