@@ -290,7 +290,10 @@ public class Trainer
                 bool syncStep = (step + 1) % ga == 0 || step + 1 == stepsInEpoch;
                 if (step % ga == 0) Fire(TrainerEvent.StepBegin);
 
-                double lossStep = TrainingStep(TrainDataLoader, step, order, ga);
+                // The last accumulation of an epoch may hold fewer batches; its loss is scaled by that count (trainer.py
+                // current_gradient_accumulation_steps = len(batch_samples)).
+                int groupStart = step - step % ga;
+                double lossStep = TrainingStep(TrainDataLoader, step, order, Math.Min(ga, stepsInEpoch - groupStart));
                 if (double.IsFinite(lossStep)) _trLoss += lossStep;
                 else _trLoss += _trLoss / (1 + State.GlobalStep - _globalStepLastLogged); // logging_nan_inf_filter
                 stepLoss += lossStep;
