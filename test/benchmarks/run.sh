@@ -76,8 +76,19 @@ for b in (1, 8):
 PY
 }
 
+# trainer: steps/s and peak RSS fine-tuning BERT 4 x 256 (batch 16 x 128) with our Trainer vs the same loop in PyTorch.
+trainer_bench() {
+  local dir="$ROOT/artifacts/bench/bert-train"
+  echo "[bench] trainer: PyTorch loop (also writes the initial weights)"
+  /usr/bin/python3 test/fixtures/scripts/bench_torch_train.py --threads "$THREADS" --save "$dir" | tee "$OUT/trainer-pytorch.json"
+  dotnet build test/benchmarks/TrainerBench -c Release -nologo -v:q >/dev/null
+  echo "[bench] trainer: ours"
+  dotnet test/benchmarks/TrainerBench/bin/Release/net10.0/TrainerBench.dll --model "$dir" --threads "$THREADS" | tail -1 | tee "$OUT/trainer-ours.json"
+}
+
 case "$WHAT" in
   model) model_bench ;;
+  trainer) trainer_bench ;;
   onnx-overhead) bash test/benchmarks/OnnxRuntime/run.sh ;;
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
@@ -88,6 +99,7 @@ case "$WHAT" in
     bash test/benchmarks/Tokenizers/bench.sh
     bash test/benchmarks/Pipelines/run.sh
     bash test/benchmarks/MLNet/run.sh
+    trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
 esac
