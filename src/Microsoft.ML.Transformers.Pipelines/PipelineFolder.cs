@@ -10,7 +10,7 @@ internal static class PipelineFolder
     public const string FileName = "pipeline.json";
 
     // Files a model folder carries; whichever exist are copied.
-    private static readonly string[] s_files =
+    internal static readonly string[] ModelFiles =
     [
         PretrainedConfig.ConfigFileName, "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
         "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "onnx/model.onnx", "onnx/model.onnx_data", "model.onnx",
@@ -31,7 +31,7 @@ internal static class PipelineFolder
         try
         {
             Directory.CreateDirectory(temp);
-            foreach (var f in s_files)
+            foreach (var f in ModelFiles)
             {
                 var src = Path.Combine(pipeline.ModelFolder, f);
                 if (!File.Exists(src)) continue;
@@ -72,7 +72,7 @@ internal static class PipelineFolder
         return new Saved(task, parameters);
     }
 
-    private static JsonObject ParametersToJson(PipelineParameters parameters)
+    internal static JsonObject ParametersToJson(PipelineParameters parameters)
     {
         var o = new JsonObject();
         foreach (var (k, v) in parameters)

@@ -10,5 +10,7 @@ internal static class TestPaths
 
     public static string Fixtures => Meta("FixturesDir");
     public static string RepoRoot => Meta("RepoRoot");
+    /// <summary>The restored TorchSharp package folder (read only).</summary>
+    public static string TorchSharpPackageDir => Meta("TorchSharpPackageDir");
     public static string Fixture(params string[] parts) => Path.Combine([Fixtures, .. parts]);
 }

@@ -2,11 +2,13 @@
 # Side-by-side benchmarks, each anchor measured in the same run as our figure (never in tests).
 #   bash test/benchmarks/run.sh [all|model|onnx-overhead|tokenizers|pipelines]
 # model:          BERT-base-shaped random model (12 layers, hidden 768), batch 1 and 8, sequence 128, 2 threads:
-#                 ours on libtorch, ours on ONNX Runtime, PyTorch eager from Python (HF-shaped and nn fast path),
-#                 onnxruntime-node and Transformers.js on the same ONNX file.
+#                 ours on libtorch (TorchSharp), a BERT written directly on TorchSharp, ours on ONNX Runtime,
+#                 PyTorch eager from Python (HF-shaped and nn fast path), onnxruntime-node and Transformers.js on the
+#                 same ONNX file; then ours on libtorch with a busy core under both OpenMP wait policies.
 # onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
+# mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,25 +27,32 @@ model_bench() {
   fi
   dotnet build test/benchmarks/ModelBench -c Release -nologo -v:q >/dev/null
   local mb="dotnet test/benchmarks/ModelBench/bin/Release/net10.0/ModelBench.dll --model $dir --threads $THREADS --runs $RUNS --warmup 3"
-  echo "[bench] model: ours (libtorch)";        $mb --engine libtorch > "$OUT/model-ours-libtorch.json"
+  echo "[bench] model: ours (libtorch via TorchSharp)"; $mb --engine libtorch > "$OUT/model-ours-libtorch.json"
   echo "[bench] model: ours (ONNX Runtime)";    $mb --engine onnx > "$OUT/model-ours-onnx.json"
+  echo "[bench] model: BERT written directly on TorchSharp (anchor for our libtorch path)"
+  $mb --engine torchsharp-direct > "$OUT/model-torchsharp-direct.json"
   echo "[bench] model: PyTorch eager (nn.Linear, nn.LayerNorm, F.gelu, matmul-softmax attention: how HF eager BERT runs)"
   /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager.json"
-  echo "[bench] model: PyTorch eager, OpenBLAS pool limited to 1 thread (the tuning our engine applies to itself)"
-  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl hf --runs "$RUNS" > "$OUT/model-torch-eager-blas1.json"
   echo "[bench] model: PyTorch nn.TransformerEncoderLayer (fused inference path)"
   /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --impl nn --runs "$RUNS" > "$OUT/model-torch-nn.json"
   echo "[bench] model: onnxruntime-node and Transformers.js"
   node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/model-node.json"
+  # OpenMP wait policy, chosen by measurement: ours on libtorch while another process keeps one core busy.
+  echo "[bench] model: libtorch with one core busy (yes > /dev/null), OMP_WAIT_POLICY=ACTIVE vs PASSIVE"
+  yes > /dev/null & local hog=$!
+  OMP_WAIT_POLICY=ACTIVE $mb --engine libtorch --batches 1,8 > "$OUT/model-busy-active.json"
+  OMP_WAIT_POLICY=PASSIVE $mb --engine libtorch --batches 1,8 > "$OUT/model-busy-passive.json"
+  kill $hog
   python3 - "$OUT" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 load = lambda n: json.load(open(os.path.join(out, n)))
 ours_t, ours_o = load("model-ours-libtorch.json"), load("model-ours-onnx.json")
+direct = load("model-torchsharp-direct.json")
 plain, nn = load("model-torch-eager.json"), load("model-torch-nn.json")
-tuned = load("model-torch-eager-blas1.json")
+busy_a, busy_p = load("model-busy-active.json"), load("model-busy-passive.json")
 node = load("model-node.json")
-def node_ms(batch, key):
+def node_ms(batch):
     for r in node.get("results", []):
         if r["batch"] == batch: return r["session_run"]["median_ms"]
 def tjs_ms(batch):
@@ -52,28 +61,45 @@ def tjs_ms(batch):
 def pick(d, b):
     v = d.get(str(b), d.get(b))
     return v if not isinstance(v, dict) else v.get("median_ms")
-print("\nBERT-base forward, seq 128, median ms (lower is better); ratio = PyTorch eager / ours")
-print("torch eager: PyTorch defaults (2 intra-op threads, OpenBLAS pool of 2); eager blas1: OPENBLAS_NUM_THREADS=1")
-print(f"{'batch':>5} {'ours libtorch':>14} {'ours ORT':>9} {'torch eager':>12} {'eager blas1':>12} {'torch nn':>9} {'ort-node':>9} {'transformers.js':>16} {'eager/libtorch':>15} {'blas1/libtorch':>15} {'eager/ORT':>10} {'tjs/ORT':>8}")
+f = lambda x: f"{x:.1f}" if x is not None else "n/a"
+r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
+print("\nBERT-base forward, seq 128, median ms (lower is better), all in this run")
+print(f"{'batch':>5} {'ours TorchSharp':>16} {'direct TorchSharp':>18} {'ours ORT':>9} {'torch eager':>12} {'torch nn':>9} {'ort-node':>9} {'transformers.js':>16} {'direct/ours':>12} {'eager/ours':>11} {'tjs/ours ORT':>13}")
 for b in (1, 8):
-    t, o, p, n, pt = pick(ours_t, b), pick(ours_o, b), pick(plain, b), pick(nn, b), pick(tuned, b)
-    on, tj = node_ms(b, "session_run"), tjs_ms(b)
-    f = lambda x: f"{x:.1f}" if x is not None else "n/a"
-    r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
-    print(f"{b:>5} {f(t):>14} {f(o):>9} {f(p):>12} {f(pt):>12} {f(n):>9} {f(on):>9} {f(tj):>16} {r(p, t):>15} {r(pt, t):>15} {r(p, o):>10} {r(tj, o):>8}")
+    t, d, o, p, n = pick(ours_t, b), pick(direct, b), pick(ours_o, b), pick(plain, b), pick(nn, b)
+    on, tj = node_ms(b), tjs_ms(b)
+    print(f"{b:>5} {f(t):>16} {f(d):>18} {f(o):>9} {f(p):>12} {f(n):>9} {f(on):>9} {f(tj):>16} {r(d, t):>12} {r(p, t):>11} {r(tj, o):>13}")
+print("\nOurs on libtorch with one core busy, median ms: OMP_WAIT_POLICY=ACTIVE vs PASSIVE (our default when unset)")
+for b in (1, 8):
+    a, p = pick(busy_a, b), pick(busy_p, b)
+    print(f"{b:>5} ACTIVE {f(a):>9}  PASSIVE {f(p):>9}  ACTIVE/PASSIVE {r(a, p)}")
 PY
+}
+
+# trainer: steps/s and peak RSS fine-tuning BERT 4 x 256 (batch 16 x 128) with our Trainer vs the same loop in PyTorch.
+trainer_bench() {
+  local dir="$ROOT/artifacts/bench/bert-train"
+  echo "[bench] trainer: PyTorch loop (also writes the initial weights)"
+  /usr/bin/python3 test/fixtures/scripts/bench_torch_train.py --threads "$THREADS" --save "$dir" | tee "$OUT/trainer-pytorch.json"
+  dotnet build test/benchmarks/TrainerBench -c Release -nologo -v:q >/dev/null
+  echo "[bench] trainer: ours"
+  dotnet test/benchmarks/TrainerBench/bin/Release/net10.0/TrainerBench.dll --model "$dir" --threads "$THREADS" | tail -1 | tee "$OUT/trainer-ours.json"
 }
 
 case "$WHAT" in
   model) model_bench ;;
+  trainer) trainer_bench ;;
   onnx-overhead) bash test/benchmarks/OnnxRuntime/run.sh ;;
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
+  mlnet) bash test/benchmarks/MLNet/run.sh ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
     bash test/benchmarks/Tokenizers/bench.sh
     bash test/benchmarks/Pipelines/run.sh
+    bash test/benchmarks/MLNet/run.sh
+    trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
 esac

@@ -35,8 +35,8 @@ public sealed class EmbeddingTable : nn.Module<Tensor, Tensor>, IParameterOwner
         get => _weight;
         set
         {
-            if (value.Handle == _weight.Handle) return;
-            _weight.Dispose();
+            if (ReferenceEquals(value, _weight)) return;
+            _weight.Dispose(); // may be disposed already by another holder of a tied weight (Dispose is idempotent)
             _weight = (Parameter)value.DetachFromDisposeScope();
             ConditionallyRegisterParameter("weight", _weight);
         }

@@ -104,6 +104,7 @@ public sealed class TorchInferenceModel : IInferenceModel
 
     public NamedTensors Run(InferenceBatch batch)
     {
+        using var lease = Model.Use(); // a Dispose on another thread waits for this call; a call after it throws ObjectDisposedException
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var device = Model.Device;

@@ -79,17 +79,59 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
     public sealed override ModelOutput forward(ModelInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        using var lease = Use();
+        CheckInputs(inputs);
+        return Run(inputs);
+    }
+
+    /// <summary>Marks a use of the model's tensors: <see cref="Dispose(bool)"/> waits for it to end; after disposal it
+    /// throws <see cref="ObjectDisposedException"/>.</summary>
+    internal UseLease Use()
+    {
         Interlocked.Increment(ref _active);
-        try
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            return Run(inputs);
-        }
-        finally
+        if (Volatile.Read(ref _disposed) != 0)
         {
             Interlocked.Decrement(ref _active);
+            throw new ObjectDisposedException(GetType().Name);
         }
+        return new UseLease(this);
     }
+
+    internal readonly struct UseLease(PreTrainedModel model) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref model._active);
+    }
+
+    /// <summary>Shapes and dtypes are checked here, in managed code: a libtorch error inside some TorchSharp calls
+    /// (matmul in 0.107) escapes as a C++ exception and ends the process instead of becoming an exception.</summary>
+    private void CheckInputs(ModelInputs inputs)
+    {
+        if (MainInputName == "pixel_values")
+        {
+            var px = inputs.PixelValues ?? throw new ArgumentException("pixel_values is required.", nameof(inputs));
+            if (px.dim() != 4 || !px.is_floating_point())
+                throw new ArgumentException($"pixel_values must be a 4-D float tensor [batch, channels, height, width]; found {px.dtype} [{string.Join(", ", px.shape)}].", nameof(inputs));
+            return;
+        }
+        var ids = inputs.InputIds ?? throw new ArgumentException("input_ids is required.", nameof(inputs));
+        if (ids.dim() != 2 || ids.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+            throw new ArgumentException($"input_ids must be a 2-D integer tensor [batch, sequence]; found {ids.dtype} [{string.Join(", ", ids.shape)}].", nameof(inputs));
+        void Same(Tensor? t, string name)
+        {
+            if (t is null) return;
+            if (!t.shape.SequenceEqual(ids.shape))
+                throw new ArgumentException($"{name} has shape [{string.Join(", ", t.shape)}] but input_ids has [{string.Join(", ", ids.shape)}]; they must match.", nameof(inputs));
+            if (t.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Bool or ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
+                throw new ArgumentException($"{name} has dtype {t.dtype}; expected an integer, bool or float tensor.", nameof(inputs));
+        }
+        Same(inputs.AttentionMask, "attention_mask");
+        Same(inputs.TokenTypeIds, "token_type_ids");
+        if (inputs.PositionIds is { } pos && (pos.dim() != 2 || pos.shape[1] != ids.shape[1]))
+            throw new ArgumentException($"position_ids has shape [{string.Join(", ", pos.shape)}]; expected [batch or 1, {ids.shape[1]}].", nameof(inputs));
+    }
+
+    /// <summary>Hugging Face's main_input_name: "input_ids" for text models, "pixel_values" for vision models.</summary>
+    public virtual string MainInputName => "input_ids";
 
     /// <summary>Same as <see cref="forward"/>.</summary>
     public ModelOutput Forward(ModelInputs inputs) => forward(inputs);
@@ -117,21 +159,26 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
     private nn.Module Convert(Func<Tensor, Tensor> convert, Device? device)
     {
         if (device is not null) TorchDevices.EnsureAvailable(device);
-        var owners = new List<(nn.Module module, string name, Parameter parameter)>();
+        // Handles are read before anything is replaced: a layer's setter disposes the tensor it held, which a tied
+        // parameter's other holders still list.
+        var owners = new List<(nn.Module module, string name, Parameter parameter, IntPtr handle)>();
         foreach (var m in named_modules().Select(m => m.module).Prepend(this))
-            foreach (var (name, p) in m.named_parameters(recurse: false)) owners.Add((m, name, p));
+            foreach (var (name, p) in m.named_parameters(recurse: false)) owners.Add((m, name, p, p.Handle));
         var converted = new Dictionary<IntPtr, Parameter>();
         using (no_grad())
         {
-            foreach (var (_, _, p) in owners)
+            foreach (var (_, _, p, handle) in owners)
             {
-                if (converted.ContainsKey(p.Handle)) continue;
+                if (converted.ContainsKey(handle)) continue;
                 bool floating = p.dtype is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64;
                 var moved = floating ? convert(p) : device is null ? p.alias() : p.to(device);
-                converted[p.Handle] = new Parameter(moved.DetachFromDisposeScope(), p.requires_grad);
+                converted[handle] = new Parameter(moved.DetachFromDisposeScope(), p.requires_grad);
             }
         }
-        foreach (var (module, name, p) in owners) SetParameter(module, name, converted[p.Handle]);
+        // TorchSharp's layers first: their setters read the old tensor's handle, ours do not (the old one is disposed
+        // by whichever holder is set first).
+        foreach (var (module, name, _, handle) in owners.OrderBy(o => o.module is IParameterOwner ? 1 : 0))
+            SetParameter(module, name, converted[handle]);
         DropDerivedWeights();
         return this;
     }

@@ -1,57 +1,67 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using OrtException = Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
 namespace Microsoft.ML.Transformers.OnnxRuntime;
 
 /// <summary>
 /// A Hugging Face model exported to ONNX, opened from its folder: config.json plus <c>onnx/model.onnx</c>
-/// (Transformers.js layout) or <c>model.onnx</c> (Optimum layout). Runs batches of token ids and feeds the graph
-/// only the inputs it declares, as Transformers.js does.
+/// (Transformers.js layout) or <c>model.onnx</c> (Optimum layout), run by ONNX Runtime's <see cref="InferenceSession"/>.
+/// Runs batches of token ids and feeds the graph only the inputs it declares, as Transformers.js does.
 /// </summary>
-public sealed class OnnxModel : IDisposable
+/// <remarks>
+/// <see cref="Run(ReadOnlyMemory{long}, ReadOnlyMemory{long}, ReadOnlyMemory{long}?, int, int, IReadOnlyList{string}?)"/>
+/// may be called from many threads at once (ONNX Runtime's <c>Run</c> is thread-safe and nothing here changes between
+/// runs). <see cref="Dispose"/> stops the runs in flight (they throw <see cref="ObjectDisposedException"/>), waits for
+/// them to leave ONNX Runtime, then frees the session.
+/// </remarks>
+public sealed partial class OnnxModel : IDisposable
 {
     public const string InputIds = "input_ids";
     public const string AttentionMask = "attention_mask";
     public const string TokenTypeIds = "token_type_ids";
 
-    private OnnxModel(string folder, string modelPath, JsonElement config, OnnxSession session)
-    {
-        Folder = folder;
-        ModelPath = modelPath;
-        Config = config;
-        Session = session;
-        ModelType = config.TryGetProperty("model_type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-    }
+    private readonly InferenceSession session;
+    private readonly RunOptions runOptions; // shared by every run; Dispose sets its Terminate flag
+    private readonly string[] inputNames;
+    private readonly object gate = new();
+    private int running;
+    private bool disposed;
 
     public string Folder { get; }
     public string ModelPath { get; }
 
-    /// <summary>config.json as read (a typed config replaces this later).</summary>
+    /// <summary>config.json as read.</summary>
     public JsonElement Config { get; }
 
     /// <summary>config.json's <c>model_type</c>, e.g. "bert".</summary>
     public string? ModelType { get; }
 
-    public OnnxSession Session { get; }
+    /// <summary>The graph's inputs in graph order: input_ids, and attention_mask / token_type_ids when it takes them.</summary>
+    public IReadOnlyList<string> InputNames => inputNames;
 
-    /// <summary>Names of the graph's outputs, e.g. "logits" or "start_logits", "end_logits", or "last_hidden_state".</summary>
-    public IReadOnlyList<string> OutputNames => Session.Outputs.Select(o => o.Name).ToArray();
+    /// <summary>The graph's outputs in graph order, e.g. "logits", or "start_logits", "end_logits", or "last_hidden_state".</summary>
+    public IReadOnlyList<string> OutputNames { get; }
 
-    /// <summary>Opens a model folder; see <see cref="OnnxModelOptions"/> for which file is loaded.</summary>
-    public static OnnxModel FromPretrained(string folder, OnnxModelOptions? options = null)
-    {
-        options ??= new OnnxModelOptions();
-        string dir = Path.GetFullPath(folder);
-        if (!Directory.Exists(dir))
-            throw new DirectoryNotFoundException($"Model folder '{dir}' was not found.");
-        JsonElement config = ReadConfig(Path.Combine(dir, "config.json"));
-        string modelPath = FindModelFile(dir, options);
-        OnnxSession session = OnnxSession.Open(modelPath, options.Session);
-        return new OnnxModel(dir, modelPath, config, session);
-    }
+    /// <summary>ONNX Runtime's description of each input: element type, dimensions (-1 where dynamic) and their symbolic names.</summary>
+    public IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
+
+    public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata { get; }
+
+    /// <summary>The provider the session runs on: CPU when CUDA was asked for and <see cref="OnnxSessionOptions.FallbackToCpu"/> applied.</summary>
+    public OnnxExecutionProvider ExecutionProvider { get; }
+
+    /// <summary>Why the session runs on CPU although CUDA was asked for; null when it runs where it was asked to.</summary>
+    public string? FallbackReason { get; }
 
     /// <summary>
-    /// Runs a batch of [batch, sequence] int64 arrays. <paramref name="tokenTypeIds"/> is fed only if the graph takes
-    /// it (zeros when the graph takes it and none is given); likewise the attention mask is dropped when the graph has none.
+    /// Runs a batch of [batch, sequence] int64 arrays (read in place, not copied). <paramref name="tokenTypeIds"/> is fed
+    /// only if the graph takes it (zeros when the graph takes it and none is given); likewise the attention mask is
+    /// dropped when the graph has none. <paramref name="outputNames"/> picks outputs (all when null).
     /// </summary>
     public NamedTensors Run(long[,] inputIds, long[,] attentionMask, long[,]? tokenTypeIds = null, IReadOnlyList<string>? outputNames = null)
     {
@@ -60,17 +70,26 @@ public sealed class OnnxModel : IDisposable
         long[] shape = [inputIds.GetLength(0), inputIds.GetLength(1)];
         CheckSameShape(AttentionMask, attentionMask, shape);
         if (tokenTypeIds is not null) CheckSameShape(TokenTypeIds, tokenTypeIds, shape);
-        return RunCore(shape, OnnxInput.FromArray(InputIds, inputIds, shape), OnnxInput.FromArray(AttentionMask, attentionMask, shape),
-            tokenTypeIds is null ? null : OnnxInput.FromArray(TokenTypeIds, tokenTypeIds, shape), outputNames);
+        return RunCore(shape, new Array2DMemory(inputIds).Memory, new Array2DMemory(attentionMask).Memory,
+            tokenTypeIds is null ? (Memory<long>?)null : new Array2DMemory(tokenTypeIds).Memory, outputNames);
     }
 
-    /// <summary>The same over flat row-major buffers of <paramref name="batchSize"/> x <paramref name="sequenceLength"/>.</summary>
+    /// <summary>
+    /// The same over flat row-major buffers of <paramref name="batchSize"/> x <paramref name="sequenceLength"/>. ONNX
+    /// Runtime reads them in place (pinned for the run, never written); do not change them while the run is in flight.
+    /// </summary>
     public NamedTensors Run(ReadOnlyMemory<long> inputIds, ReadOnlyMemory<long> attentionMask, ReadOnlyMemory<long>? tokenTypeIds,
         int batchSize, int sequenceLength, IReadOnlyList<string>? outputNames = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(sequenceLength);
         long[] shape = [batchSize, sequenceLength];
-        return RunCore(shape, OnnxInput.Create(InputIds, inputIds, shape), OnnxInput.Create(AttentionMask, attentionMask, shape),
-            tokenTypeIds is { } t ? OnnxInput.Create(TokenTypeIds, t, shape) : null, outputNames);
+        CheckLength(InputIds, inputIds.Length, shape);
+        CheckLength(AttentionMask, attentionMask.Length, shape);
+        if (tokenTypeIds is { } t) CheckLength(TokenTypeIds, t.Length, shape);
+        return RunCore(shape, MemoryMarshal.AsMemory(inputIds), MemoryMarshal.AsMemory(attentionMask),
+            // Typed null: a bare null would convert through long[] to an empty, not absent, Memory.
+            tokenTypeIds is { } types ? MemoryMarshal.AsMemory(types) : (Memory<long>?)null, outputNames);
     }
 
     /// <summary>The same over flat arrays; a null <paramref name="tokenTypeIds"/> means none (an array would otherwise
@@ -80,25 +99,135 @@ public sealed class OnnxModel : IDisposable
         Run((ReadOnlyMemory<long>)inputIds, attentionMask, tokenTypeIds is null ? (ReadOnlyMemory<long>?)null : new ReadOnlyMemory<long>(tokenTypeIds),
             batchSize, sequenceLength, outputNames);
 
-    public void Dispose() => Session.Dispose();
-
-    private NamedTensors RunCore(long[] shape, OnnxInput ids, OnnxInput mask, OnnxInput? types, IReadOnlyList<string>? outputNames)
+    /// <summary>Stops the runs in flight, waits for them to return, then frees the ONNX Runtime session.</summary>
+    public void Dispose()
     {
-        var feed = new List<OnnxInput>();
-        foreach (OnnxNodeInfo input in Session.Inputs)
+        lock (gate)
         {
-            feed.Add(input.Name switch
-            {
-                InputIds => ids,
-                AttentionMask => mask,
-                // BERT's default when no segments are given: every token in segment 0 (as Transformers.js does).
-                TokenTypeIds => types ?? OnnxInput.Create<long>(TokenTypeIds, new long[shape[0] * shape[1]], shape),
-                _ => throw new NotSupportedException(
-                    $"ONNX model '{ModelPath}' takes input '{input}', which OnnxModel cannot fill (it fills " +
-                    $"{InputIds}, {AttentionMask}, {TokenTypeIds}); run it through {nameof(Session)}.{nameof(OnnxSession.Run)}."),
-            });
+            if (disposed) return;
+            disposed = true;
+            // Runs in flight stop at their next operator instead of finishing; they then throw ObjectDisposedException.
+            runOptions.Terminate = true;
+            while (running > 0) Monitor.Wait(gate);
         }
-        return new NamedTensors(Session.RunToTensors(feed, outputNames));
+        session.Dispose();
+        runOptions.Dispose();
+    }
+
+    public override string ToString() => ModelPath;
+
+    private NamedTensors RunCore(long[] shape, Memory<long> ids, Memory<long> mask, Memory<long>? types, IReadOnlyList<string>? outputNames)
+    {
+        IReadOnlyList<string> outputs = outputNames is null ? OutputNames : CheckOutputNames(outputNames);
+        CheckFixedDimensions(shape);
+        Enter();
+        var values = new List<OrtValue>(inputNames.Length);
+        try
+        {
+            foreach (string name in inputNames)
+            {
+                Memory<long> data = name switch
+                {
+                    InputIds => ids,
+                    AttentionMask => mask,
+                    // BERT's default when no segments are given: every token in segment 0 (as Transformers.js does).
+                    TokenTypeIds => types ?? new long[shape[0] * shape[1]],
+                    _ => throw new UnreachableException($"input '{name}' passed the checks made when the model was opened"),
+                };
+                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape));
+            }
+            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, inputNames, values, outputs);
+            var tensors = new NamedTensor[outputs.Count];
+            int i = 0;
+            foreach (OrtValue value in results)
+            {
+                tensors[i] = ToNamedTensor(outputs[i], value);
+                i++;
+            }
+            return new NamedTensors(tensors);
+        }
+        catch (OrtException e)
+        {
+            if (Volatile.Read(ref disposed))
+                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
+            throw new OnnxModelException(ModelPath,
+                $"ONNX Runtime failed running '{ModelPath}' on {DescribeFeed(shape, types is not null)}: {e.Message}", e);
+        }
+        finally
+        {
+            foreach (OrtValue v in values) v.Dispose();
+            Exit();
+        }
+    }
+
+    private void Enter()
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            running++;
+        }
+    }
+
+    private void Exit()
+    {
+        lock (gate)
+        {
+            if (--running == 0 && disposed) Monitor.PulseAll(gate);
+        }
+    }
+
+    /// <summary>Copies an output into a managed tensor. Its bytes are copied as they are, so every element type
+    /// NamedTensor holds (Half and bool included) takes the same path.</summary>
+    internal static NamedTensor ToNamedTensor(string name, OrtValue value)
+    {
+        if (!value.IsTensor)
+            throw new NotSupportedException($"Output '{name}' is a {value.OnnxType}, not a tensor; OnnxModel returns tensors only.");
+        OrtTensorTypeAndShapeInfo info = value.GetTensorTypeAndShape();
+        var type = (TensorElementType)info.ElementDataType;
+        Type clr = TensorElementTypes.ClrType(type) ?? throw new NotSupportedException(
+            $"Output '{name}' has element type {type}, which cannot be copied to a NamedTensor.");
+        long[] shape = info.Shape;
+        Array data = Array.CreateInstance(clr, checked((int)TensorElementTypes.ElementCount(shape)));
+        ReadOnlySpan<byte> source = value.GetTensorDataAsSpan<byte>();
+        source.CopyTo(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), source.Length));
+        return new NamedTensor(name, type, shape, data);
+    }
+
+    private IReadOnlyList<string> CheckOutputNames(IReadOnlyList<string> requested)
+    {
+        foreach (string n in requested)
+            if (n is null || !OutputMetadata.ContainsKey(n))
+                throw new ArgumentException(
+                    $"'{n}' is not an output of ONNX model '{ModelPath}'; its outputs are: {string.Join(", ", OutputNames)}.", nameof(requested));
+        return requested;
+    }
+
+    // Exports with a static shape (e.g. [1, 128]) take only that; say so before ONNX Runtime does, naming the file.
+    private void CheckFixedDimensions(long[] shape)
+    {
+        foreach (string name in inputNames)
+        {
+            int[] dims = InputMetadata[name].Dimensions;
+            for (int d = 0; d < dims.Length; d++)
+                if (dims[d] >= 0 && dims[d] != shape[d])
+                    throw new ArgumentException(
+                        $"ONNX model '{ModelPath}' expects input {Describe(name, InputMetadata[name])}, so dimension {d} must be " +
+                        $"{dims[d]}, but the batch is {TensorElementTypes.Format(shape)}.", name);
+        }
+    }
+
+    private string DescribeFeed(long[] shape, bool typesGiven) =>
+        string.Join(", ", inputNames.Select(n =>
+            $"{n} Int64 {TensorElementTypes.Format(shape)}{(n == TokenTypeIds && !typesGiven ? " (zeros)" : "")}"));
+
+    /// <summary>"input_ids: Int64 [batch_size, sequence_length]", symbolic names standing for dynamic dimensions.</summary>
+    internal static string Describe(string name, NodeMetadata node)
+    {
+        if (!node.IsTensor) return $"'{name}' ({node.OnnxValueType})";
+        string dims = string.Join(", ", node.Dimensions.Select((d, i) =>
+            d >= 0 ? d.ToString() : node.SymbolicDimensions is { } s && i < s.Length && s[i] is { Length: > 0 } n ? n : "?"));
+        return $"'{name}: {(TensorElementType)node.ElementDataType} [{dims}]'";
     }
 
     private static void CheckSameShape(string name, long[,] array, long[] shape)
@@ -108,38 +237,29 @@ public sealed class OnnxModel : IDisposable
                 $"{name} has shape [{array.GetLength(0)}, {array.GetLength(1)}] but {InputIds} has [{shape[0]}, {shape[1]}].", name);
     }
 
-    private static JsonElement ReadConfig(string path)
+    private static void CheckLength(string name, int length, long[] shape)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Model config '{path}' was not found; a model folder needs config.json.", path);
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new InvalidDataException($"Model config '{path}': expected a JSON object at the top level, found {doc.RootElement.ValueKind}.");
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"Model config '{path}' is not valid JSON: {e.Message}", e);
-        }
+        if (length != shape[0] * shape[1])
+            throw new ArgumentException(
+                $"{name} holds {length} values but batch x sequence is {shape[0]} x {shape[1]} = {shape[0] * shape[1]}.", name);
     }
 
-    private static string FindModelFile(string dir, OnnxModelOptions options)
+    /// <summary>A long[,] as Memory&lt;long&gt; over its row-major elements, so ONNX Runtime reads it in place.</summary>
+    private sealed class Array2DMemory(long[,] array) : MemoryManager<long>
     {
-        string name = options.ModelFileName();
-        if (!name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) name += ".onnx";
-        string[] candidates = Path.GetDirectoryName(name) is { Length: > 0 }
-            ? [Path.Combine(dir, name)]
-            : [Path.Combine(dir, "onnx", name), Path.Combine(dir, name)];
-        foreach (string c in candidates)
-            if (File.Exists(c)) return c;
-        string[] present = Directory.Exists(Path.Combine(dir, "onnx"))
-            ? Directory.GetFiles(Path.Combine(dir, "onnx"), "*.onnx").Concat(Directory.GetFiles(dir, "*.onnx")).ToArray()
-            : Directory.GetFiles(dir, "*.onnx");
-        throw new FileNotFoundException(
-            $"ONNX model '{name}' was not found in '{dir}'. Looked for: {string.Join(", ", candidates)}. " +
-            $"ONNX files there: {(present.Length == 0 ? "none" : string.Join(", ", present.Select(p => Path.GetRelativePath(dir, p))))}.",
-            candidates[0]);
+        public override Span<long> GetSpan() =>
+            MemoryMarshal.CreateSpan(ref Unsafe.As<byte, long>(ref MemoryMarshal.GetArrayDataReference(array)), array.Length);
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            // GetArrayDataReference works for arrays of any rank; the array is pinned, so its address is stable.
+            long* first = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+            return new MemoryHandle(first + elementIndex, handle);
+        }
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
     }
 }

@@ -8,12 +8,22 @@ namespace Microsoft.ML.Transformers.Tests.Models;
 [DoNotParallelize] // counts every TorchSharp tensor in the process
 public class DisposeScopeLeakTests
 {
-    private static long LiveTensorCount => Tensor.TotalCount;
+    // Wrappers whose native handle was moved into a Parameter (TorchSharp's AsParameter) hold no memory but leave the
+    // count only when finalized: settle those first, so the count is of tensors that hold libtorch memory.
+    private static long LiveTensorCount
+    {
+        get
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return Tensor.TotalCount;
+        }
+    }
 
     [TestMethod]
     public void ThousandForwardPassesInScopesLeaveNoLiveTensors()
     {
-        long beforeModel = LiveTensorCount;
         var model = AutoModelForSequenceClassification.FromPretrained(TestPaths.Fixture("models", "bert-seqcls"));
         var ids = tensor(new long[] { 2, 10, 11, 12, 3, 0 }, [1, 6]);
         var mask = tensor(new long[] { 1, 1, 1, 1, 1, 0 }, [1, 6]);
@@ -33,11 +43,16 @@ public class DisposeScopeLeakTests
             Assert.AreEqual(3L, output.Logits!.shape[1]);
             Assert.IsTrue(scope.DisposablesCount > 0, "the scope collected the temporaries");
         }
-        Assert.AreEqual(baseline, LiveTensorCount, "tensors leaked across 1,000 scoped forward passes");
+        Assert.AreEqual(baseline, LiveTensorCount, $"tensors leaked across 1,000 scoped forward passes: {baseline} -> {LiveTensorCount}");
 
         ids.Dispose();
         mask.Dispose();
+        // TorchSharp counts the wrapper a Parameter's handle moved out of as live for good, so the count cannot tell
+        // whether disposing freed the parameters: each is checked instead.
+        var parameters = model.parameters().ToList();
+        long beforeDispose = LiveTensorCount;
         model.Dispose();
-        Assert.AreEqual(beforeModel, LiveTensorCount, "disposing the model releases its parameters and derived weights");
+        Assert.IsTrue(parameters.All(p => p.IsInvalid), "disposing the model releases every parameter");
+        Assert.IsTrue(LiveTensorCount <= beforeDispose - parameters.Count, "disposing the model releases its parameters and derived weights");
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Transformers.OnnxRuntime;
 
 namespace Microsoft.ML.Transformers.Tests.OnnxRuntime;
@@ -30,6 +31,23 @@ internal static class OnnxFixtures
             "int64" => NamedTensor.Create(name, data.EnumerateArray().Select(x => x.GetInt64()).ToArray(), shape),
             var t => throw new InvalidDataException($"expected.json {graph}.{kind}.{name}: unsupported dtype {t}"),
         };
+    }
+
+    /// <summary>A fixture tensor as an ONNX Runtime value over its array (for running a graph on a raw InferenceSession).</summary>
+    public static OrtValue ToOrtValue(NamedTensor t) => t.ElementType switch
+    {
+        TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(t.GetData<float>(), t.Shape),
+        TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(t.GetData<long>(), t.Shape),
+        _ => throw new NotSupportedException(t.ToString()),
+    };
+
+    /// <summary>[batch, sequence] fixture ids as a 2-D array.</summary>
+    public static long[,] To2D(NamedTensor t)
+    {
+        long[] flat = t.GetData<long>();
+        var a = new long[t.Shape[0], t.Shape[1]];
+        Buffer.BlockCopy(flat, 0, a, 0, flat.Length * sizeof(long));
+        return a;
     }
 
     /// <summary>Asserts same name, type, shape and values (floats within an absolute+relative tolerance).</summary>

@@ -6,21 +6,15 @@ namespace Microsoft.ML.Transformers.Tests.OnnxRuntime;
 [TestClass]
 public class OnnxModelTests
 {
-    private static long[,] To2D(NamedTensor t)
-    {
-        long[] flat = t.GetData<long>();
-        var a = new long[t.Shape[0], t.Shape[1]];
-        Buffer.BlockCopy(flat, 0, a, 0, flat.Length * sizeof(long));
-        return a;
-    }
+    private static long[,] To2D(NamedTensor t) => OnnxFixtures.To2D(t);
 
-    private static void AssertOutputs(string key, NamedTensors actual)
+    internal static void AssertOutputs(string key, NamedTensors actual)
     {
         CollectionAssert.AreEqual(OnnxFixtures.OutputNames(key).ToArray(), actual.Select(t => t.Name).ToArray());
         foreach (NamedTensor t in actual) OnnxFixtures.AssertClose(OnnxFixtures.Output(key, t.Name), t);
     }
 
-    private static NamedTensors RunFixture(OnnxModel model, string key, bool passTokenTypes = true) =>
+    internal static NamedTensors RunFixture(OnnxModel model, string key, bool passTokenTypes = true) =>
         model.Run(To2D(OnnxFixtures.Input(key, "input_ids")), To2D(OnnxFixtures.Input(key, "attention_mask")),
             passTokenTypes ? To2D(OnnxFixtures.Input(key, "token_type_ids")) : null);
 
@@ -71,7 +65,7 @@ public class OnnxModelTests
     {
         using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_distilbert"));
         Assert.AreEqual(Path.GetFullPath(OnnxFixtures.Path("tiny_distilbert", "model.onnx")), m.ModelPath);
-        CollectionAssert.AreEqual(new[] { "input_ids", "attention_mask" }, m.Session.Inputs.Select(i => i.Name).ToArray());
+        CollectionAssert.AreEqual(new[] { "input_ids", "attention_mask" }, m.InputNames.ToArray());
         // token_type_ids is given but the graph does not take it: it must be left out, not rejected.
         AssertOutputs("tiny_distilbert/model.onnx", RunFixture(m, "tiny_distilbert/model.onnx"));
     }
@@ -86,6 +80,66 @@ public class OnnxModelTests
             OnnxFixtures.Input(key, "token_type_ids").GetData<long>(), (int)ids.Shape[0], (int)ids.Shape[1]));
         Assert.AreEqual("logits", m.Run(ids.GetData<long>(), OnnxFixtures.Input(key, "attention_mask").GetData<long>(), null,
             (int)ids.Shape[0], (int)ids.Shape[1], ["logits"]).Single().Name);
+    }
+
+    [TestMethod]
+    public void SelectedOutputOnlyAndUnknownOutputNamesTheRealOnes()
+    {
+        string key = "tiny_bert/onnx/model.onnx";
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        NamedTensors only = m.Run(To2D(OnnxFixtures.Input(key, "input_ids")), To2D(OnnxFixtures.Input(key, "attention_mask")),
+            To2D(OnnxFixtures.Input(key, "token_type_ids")), ["last_hidden_state"]);
+        Assert.HasCount(1, only);
+        OnnxFixtures.AssertClose(OnnxFixtures.Output(key, "last_hidden_state"), only[0]);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => m.Run(new long[1, 2], new long[1, 2], null, ["pooler_output"]));
+        StringAssert.Contains(e.Message, "'pooler_output' is not an output of ONNX model");
+        StringAssert.Contains(e.Message, "logits, last_hidden_state");
+    }
+
+    [TestMethod]
+    public void InputsAreReadInPlaceFromASliceOfLargerMemory()
+    {
+        // Each input sits in the middle of a bigger buffer whose other values are out of the vocabulary: the run must read
+        // exactly that window (a wrong offset would make the Gather fail or change the logits), without a copy.
+        string key = "tiny_bert/onnx/model.onnx";
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        ReadOnlyMemory<long> Window(string name)
+        {
+            long[] data = OnnxFixtures.Input(key, name).GetData<long>();
+            var buffer = new long[data.Length + 7];
+            buffer.AsSpan().Fill(1_000_000);
+            data.CopyTo(buffer, 3);
+            return buffer.AsMemory(3, data.Length);
+        }
+        AssertOutputs(key, m.Run(Window("input_ids"), Window("attention_mask"), Window("token_type_ids"), 2, 5));
+    }
+
+    [TestMethod]
+    public void MetadataHasTheGraphsSymbolicDimensions()
+    {
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("tiny_bert"));
+        CollectionAssert.AreEqual(new[] { "input_ids", "attention_mask", "token_type_ids" }, m.InputNames.ToArray());
+        foreach (string name in m.InputNames)
+        {
+            Microsoft.ML.OnnxRuntime.NodeMetadata i = m.InputMetadata[name];
+            Assert.AreEqual(TensorElementType.Int64, (TensorElementType)i.ElementDataType);
+            CollectionAssert.AreEqual(new[] { -1, -1 }, i.Dimensions);
+            CollectionAssert.AreEqual(new[] { "batch_size", "sequence_length" }, i.SymbolicDimensions);
+        }
+        CollectionAssert.AreEqual(new[] { "logits", "last_hidden_state" }, m.OutputNames.ToArray());
+        Assert.AreEqual("'last_hidden_state: Float [batch_size, sequence_length, 4]'",
+            OnnxModel.Describe("last_hidden_state", m.OutputMetadata["last_hidden_state"]));
+        Assert.AreEqual(OnnxExecutionProvider.Cpu, m.ExecutionProvider);
+        Assert.IsNull(m.FallbackReason);
+    }
+
+    [TestMethod]
+    public void StaticShapeExportRunsAtItsShape()
+    {
+        string key = "odd_graphs/onnx/fixed_shape.onnx";
+        using var m = OnnxModel.FromPretrained(OnnxFixtures.Path("odd_graphs"), new OnnxModelOptions { FileName = "fixed_shape" });
+        CollectionAssert.AreEqual(new[] { 1, 8 }, m.InputMetadata["input_ids"].Dimensions);
+        AssertOutputs(key, m.Run(To2D(OnnxFixtures.Input(key, "input_ids")), To2D(OnnxFixtures.Input(key, "attention_mask"))));
     }
 
     [TestMethod]

@@ -28,7 +28,7 @@ public class BadInputTests
 
     [TestMethod]
     public void UnknownTaskListsTheKnownOnes() =>
-        Throws<ArgumentException>(() => Factory.Create("text-clasification", Model("bert-seqcls")),
+        Throws<ArgumentException>(() => Factory.Create("text-clasification", PipelineFixtures.Model("bert-seqcls")),
             "Unknown task 'text-clasification'", "text-classification", "sentiment-analysis -> text-classification");
 
     [TestMethod]
@@ -52,7 +52,7 @@ public class BadInputTests
     [DataRow("fill-mask", "distilbert-tokcls", "MaskedLM", "DistilBertForTokenClassification")]
     [DataRow("token-classification", "bert-base", "TokenClassification", "BertModel")]
     public void ModelHeadDoesNotFitTheTask(string task, string model, string head, string arch) =>
-        Throws<ArgumentException>(() => Factory.Create(task, Model(model)), $"needs a model with a {head} head", arch, "config.json");
+        Throws<ArgumentException>(() => Factory.Create(task, PipelineFixtures.Model(model)), $"needs a model with a {head} head", arch, "config.json");
 
     [TestMethod]
     public void ZeroShotWithoutCandidateLabels()
@@ -90,6 +90,6 @@ public class BadInputTests
     public void MissingFolderAndNotAPipelineFolder()
     {
         Throws<DirectoryNotFoundException>(() => Factory.Create("fill-mask", "/nonexistent/model"), "/nonexistent/model");
-        Throws<FileNotFoundException>(() => Factory.Load(Model("bert-mlm")), "pipeline.json", "Pipeline.SavePretrained");
+        Throws<FileNotFoundException>(() => Factory.Load(PipelineFixtures.Model("bert-mlm")), "pipeline.json", "Pipeline.SavePretrained");
     }
 }

@@ -113,7 +113,7 @@ public class TokenWindowTests
     [TestMethod]
     public void AShortTextIsOneWindowWhateverTheStride()
     {
-        var tok = Microsoft.ML.Transformers.Tokenizers.AutoTokenizer.FromPretrained(Model("bert-qa"));
+        var tok = Microsoft.ML.Transformers.Tokenizers.AutoTokenizer.FromPretrained(PipelineFixtures.Model("bert-qa"));
         var w = TokenWindows.Build(tok, "what is the capital of france and who said hello to the people", "paris", 24, 20);
         Assert.AreEqual(1, w.Count);
         CollectionAssert.AreEqual(tok.Encode("what is the capital of france and who said hello to the people", "paris").Ids, w[0].Ids);

@@ -26,7 +26,7 @@ public class RegistryTests
     {
         Assert.AreEqual("text-classification", PipelineRegistry.Get("sentiment-analysis").Name);
         Assert.AreEqual("token-classification", PipelineRegistry.Get("ner").Name);
-        using var p = Factory.Create("ner", Model("bert-tokcls"), new PipelineOptions { Engine = Engine.OnnxRuntime });
+        using var p = Factory.Create("ner", PipelineFixtures.Model("bert-tokcls"), new PipelineOptions { Engine = Engine.OnnxRuntime });
         Assert.IsInstanceOfType<TokenClassificationPipeline>(p);
         Assert.AreEqual("token-classification", p.Task);
         CollectionAssert.IsSubsetOf(new[] { "feature-extraction", "fill-mask", "question-answering", "text-classification",
@@ -36,7 +36,7 @@ public class RegistryTests
     [TestMethod]
     public void UserPipelineIsCreatedByTaskNameWithItsDefaultFolder()
     {
-        PipelineRegistry.Register("test-mean-hidden", c => new NormPipeline(c), ModelHead.Base, Model("roberta-base"));
+        PipelineRegistry.Register("test-mean-hidden", c => new NormPipeline(c), ModelHead.Base, PipelineFixtures.Model("roberta-base"));
         try
         {
             using var p = Factory.Create<NormPipeline>("test-mean-hidden", options: new PipelineOptions { Parameters = new() { ["scale"] = 2 } });

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Modeling;
-using Microsoft.ML.Transformers.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transformers.Vision;
 using static TorchSharp.torch;
 
@@ -36,8 +37,9 @@ public class ResNet18RealPhotoTests
         int plane = 224 * 224;
         var bgr = new float[pv.Data.Length];
         for (int c = 0; c < 3; c++) Array.Copy(pv.Data, (2 - c) * plane, bgr, c * plane, plane);
-        using var session = OnnxSession.Open(Path.Combine(folder, "onnx", "ResNet18-stages.onnx"));
-        var ort = session.RunToTensors([OnnxInput.Create(stagesJson["input"]!.GetValue<string>(), bgr, 1, 3, 224, 224)], nodeNames);
+        using var session = new InferenceSession(Path.Combine(folder, "onnx", "ResNet18-stages.onnx"));
+        using var ortOutputs = session.Run([NamedOnnxValue.CreateFromTensor(stagesJson["input"]!.GetValue<string>(), new DenseTensor<float>(bgr, [1, 3, 224, 224]))], nodeNames);
+        var ort = ortOutputs.Select(o => o.AsTensor<float>()).ToList();
 
         using var backbone = AutoBackbone.FromPretrained(folder, stageNames);
         using var model = AutoModel.FromPretrained(folder);
@@ -48,7 +50,7 @@ public class ResNet18RealPhotoTests
         var report = new List<string>();
         for (int i = 0; i < maps.Count; i++)
         {
-            var expected = tensor(ort[i].GetData<float>().ToArray(), ort[i].Shape);
+            var expected = tensor(ort[i].ToArray(), ort[i].Dimensions.ToArray().Select(d => (long)d).ToArray());
             CollectionAssert.AreEqual(expected.shape, maps[i].shape, nodeNames[i]);
             double diff = maps[i].sub(expected).abs().max().item<float>(), scale = expected.abs().max().item<float>();
             report.Add($"{(i < 5 ? stageNames[i] : "pooled")} {diff:E1} (max |x| {scale:F1})");

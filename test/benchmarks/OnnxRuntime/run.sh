@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side ONNX Runtime inference timing: Microsoft.ML.Transformers (C# over the C API) vs onnxruntime-node,
-# on the same ONNX file with the same settings (intra-op threads 2, sequential, all graph optimizations).
+# Side-by-side ONNX Runtime inference timing on the same ONNX file with the same settings (intra-op threads 2,
+# sequential, all graph optimizations): our OnnxModel.Run vs a raw Microsoft.ML.OnnxRuntime InferenceSession (the
+# overhead of our layer; both timed alternately in one process), and vs onnxruntime-node / Transformers.js.
 #   bash test/benchmarks/OnnxRuntime/run.sh [model-folder] [rounds]     (BENCH_ARGS="--iters 20 --warmup 5" by default)
 # Without a folder, a BERT-shaped encoder is exported by make_bench_model.py into artifacts/bench/.
 set -euo pipefail
@@ -18,7 +19,7 @@ if [ ! -d "$ROOT/artifacts/oracles/node_modules/onnxruntime-node" ]; then
   (cd "$ROOT/artifacts/oracles" && { [ -f package.json ] || echo '{"name":"mlt-oracles","private":true}' > package.json; } &&
    npm install --silent --ignore-scripts onnxruntime-node@1.30.0 >/dev/null)
 fi
-dotnet build "$HERE/OnnxRuntimeBench.csproj" -c Release -p:SkipNativeShim=true -nologo -v:q >/dev/null
+dotnet build "$HERE/OnnxRuntimeBench.csproj" -c Release -nologo -v:q >/dev/null
 
 ours=() node=()
 for r in $(seq 1 "$ROUNDS"); do

@@ -13,7 +13,7 @@ if [ ! -d /usr/share/games/fortunes ] && command -v apt-get >/dev/null; then
 fi
 [ -f "$repo/artifacts/oracles/node_modules/tokenizers/package.json" ] || npm install --prefix "$repo/artifacts/oracles" --ignore-scripts tokenizers@0.23.2 >/dev/null
 node "$here/make_corpus.js" "$out/corpus.json" "${MLT_BENCH_MB:-4}"
-dotnet build "$here/TokenizerBench.csproj" -c Release -p:SkipNativeShim=true -v:q -nologo -o "$out/bin" >/dev/null
+dotnet build "$here/TokenizerBench.csproj" -c Release -v:q -nologo -o "$out/bin" >/dev/null
 rounds="${MLT_BENCH_ROUNDS:-5}" # best of N rounds each side: the figure least disturbed by other load
 printf '%-18s %-7s %12s %12s %8s   %14s %14s\n' tokenizer mode "rust MB/s" "ours MB/s" ratio "rust tok/s" "ours tok/s"
 for name in ${*:-bert-base-uncased roberta-base t5-small}; do

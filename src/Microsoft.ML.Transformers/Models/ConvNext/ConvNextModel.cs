@@ -163,6 +163,8 @@ public sealed class ConvNextModel : PreTrainedModel
 
     public override string BaseModelPrefix => "convnext";
 
+    public override string MainInputName => "pixel_values";
+
     protected override ModelOutput Run(ModelInputs inputs)
     {
         var all = inputs.OutputHiddenStates || Config.OutputHiddenStates ? new List<Tensor>() : null;
@@ -184,6 +186,8 @@ public sealed class ConvNextForImageClassification : PreTrainedModel
     }
 
     public override string BaseModelPrefix => "convnext";
+
+    public override string MainInputName => "pixel_values";
 
     protected override ModelOutput Run(ModelInputs inputs)
     {
@@ -210,6 +214,8 @@ public sealed class ConvNextBackbone : BackboneModel
     }
 
     public override string BaseModelPrefix => "convnext";
+
+    public override string MainInputName => "pixel_values";
 
     public override IReadOnlyList<int> NumFeatures { get; }
 

@@ -157,6 +157,8 @@ public sealed class ResNetModel : PreTrainedModel
 
     public override string BaseModelPrefix => "resnet";
 
+    public override string MainInputName => "pixel_values";
+
     protected override ModelOutput Run(ModelInputs inputs)
     {
         var all = inputs.OutputHiddenStates || Config.OutputHiddenStates ? new List<Tensor>() : null;
@@ -180,6 +182,8 @@ public sealed class ResNetForImageClassification : PreTrainedModel
 
     public override string BaseModelPrefix => "resnet";
 
+    public override string MainInputName => "pixel_values";
+
     protected override ModelOutput Run(ModelInputs inputs)
     {
         var o = resnet.forward(inputs);
@@ -202,6 +206,8 @@ public sealed class ResNetBackbone : BackboneModel
     }
 
     public override string BaseModelPrefix => "resnet";
+
+    public override string MainInputName => "pixel_values";
 
     public override IReadOnlyList<int> NumFeatures { get; }
 

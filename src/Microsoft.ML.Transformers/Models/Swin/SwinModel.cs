@@ -378,6 +378,8 @@ public sealed class SwinModel : PreTrainedModel
 
     public override string BaseModelPrefix => "swin";
 
+    public override string MainInputName => "pixel_values";
+
     protected override ModelOutput Run(ModelInputs inputs)
     {
         bool wantHidden = inputs.OutputHiddenStates || Config.OutputHiddenStates;
@@ -411,6 +413,8 @@ public sealed class SwinForImageClassification : PreTrainedModel
 
     public override string BaseModelPrefix => "swin";
 
+    public override string MainInputName => "pixel_values";
+
     protected override ModelOutput Run(ModelInputs inputs)
     {
         var o = swin.forward(inputs);
@@ -437,6 +441,8 @@ public sealed class SwinBackbone : BackboneModel
     }
 
     public override string BaseModelPrefix => "swin";
+
+    public override string MainInputName => "pixel_values";
 
     public override IReadOnlyList<int> NumFeatures { get; }
 
