@@ -1,4 +1,6 @@
+using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.Vision;
 using static TorchSharp.torch;
 
@@ -32,32 +34,65 @@ public sealed class ImageInput
 /// <summary>
 /// The hooks of an image task (Hugging Face's pipelines/base.py): parameters split per hook, Preprocess (decode +
 /// image processor), Forward (one batch of pixel_values through the model, no gradients), Postprocess (one image's row).
-/// Runs on the libtorch engine; the model and preprocessor_config.json come from one checkpoint folder.
+/// Runs on libtorch (a <see cref="PreTrainedModel"/>) or ONNX Runtime (an <see cref="OnnxModel"/> over onnx/model.onnx
+/// taking pixel_values); the model and preprocessor_config.json come from one checkpoint folder.
 /// </summary>
 public abstract class ImagePipeline<TResult> : IDisposable
 {
     public const string BatchSizeParameter = "batch_size";
 
     protected ImagePipeline(string task, string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters)
+        : this(task, folder, model.Config, processor, parameters) => Model = model;
+
+    protected ImagePipeline(string task, string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters)
+        : this(task, folder, AutoConfig.FromPretrained(folder), processor, parameters) => Onnx = model;
+
+    private ImagePipeline(string task, string folder, PretrainedConfig config, ImageProcessor processor, PipelineParameters? parameters)
     {
-        (Task, ModelFolder, Model, Processor) = (task, folder, model, processor);
+        (Task, ModelFolder, Config, Processor) = (task, folder, config, processor);
         Parameters = parameters ?? new PipelineParameters();
     }
 
+    /// <summary>libtorch when the folder has model.safetensors, else ONNX Runtime (onnx/model.onnx).</summary>
+    protected static Engine PickEngine(string folder, Engine? requested) =>
+        requested ?? (File.Exists(Path.Combine(folder, "model.safetensors")) ? Engine.LibTorch : Engine.OnnxRuntime);
+
     public string Task { get; }
     public string ModelFolder { get; }
-    public PreTrainedModel Model { get; }
+    public PretrainedConfig Config { get; }
+    /// <summary>The libtorch model, or null on ONNX Runtime.</summary>
+    public PreTrainedModel? Model { get; }
+    /// <summary>The ONNX Runtime model, or null on libtorch.</summary>
+    public OnnxModel? Onnx { get; }
+    public Engine Engine => Onnx is null ? Engine.LibTorch : Engine.OnnxRuntime;
     public ImageProcessor Processor { get; }
     public PipelineParameters Parameters { get; }
 
     /// <summary>Names of the parameters <see cref="Postprocess"/> reads.</summary>
     protected abstract string[] PostprocessParameters { get; }
 
-    /// <summary>Turns the model's output for a batch into one result per image.</summary>
-    protected abstract IReadOnlyList<TResult> Postprocess(ModelOutput output, int batch, PipelineParameters parameters);
+    /// <summary>Turns the model's outputs for a batch (named as the ONNX exports name them: logits, last_hidden_state,
+    /// pooler_output; host copies) into one result per image.</summary>
+    protected abstract IReadOnlyList<TResult> Postprocess(NamedTensors output, int batch, PipelineParameters parameters);
 
-    /// <summary>Model inputs of a batch (a head may want more than pixel_values).</summary>
-    protected virtual ModelInputs Inputs(Tensor pixels) => new() { PixelValues = pixels };
+    private NamedTensors Forward(PixelValues pixels)
+    {
+        if (Onnx is not null) return Onnx.RunPixels(pixels.Data, pixels.Shape);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var o = Model!.forward(new ModelInputs { PixelValues = pixels.ToTensor(Model.Device) });
+        var list = new List<NamedTensor>();
+        void Add(string name, Tensor? t)
+        {
+            if (t is null) return;
+            var host = t.to(ScalarType.Float32).cpu().contiguous();
+            list.Add(new NamedTensor(name, TensorElementType.Float, host.shape, host.data<float>().ToArray()));
+        }
+        Add("logits", o.Logits);
+        Add("last_hidden_state", o.LastHiddenState);
+        Add("pooler_output", o.PoolerOutput);
+        return new NamedTensors(list);
+    }
 
     public TResult Run(ImageInput image, PipelineParameters? parameters = null) => RunBatch([image], parameters)[0];
 
@@ -76,18 +111,15 @@ public abstract class ImagePipeline<TResult> : IDisposable
         for (int start = 0; start < images.Count; start += batchSize)
         {
             var slice = images.Skip(start).Take(batchSize).Select(i => i.Load()).ToList();
-            var pixels = Processor.Preprocess(slice);
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var x = pixels.ToTensor(Model.Device);
-            results.AddRange(Postprocess(Model.forward(Inputs(x)), slice.Count, post));
+            results.AddRange(Postprocess(Forward(Processor.Preprocess(slice)), slice.Count, post));
         }
         return results;
     }
 
     public void Dispose()
     {
-        Model.Dispose();
+        Model?.Dispose();
+        Onnx?.Dispose();
         GC.SuppressFinalize(this);
     }
 }
@@ -107,24 +139,30 @@ public sealed class ImageClassificationPipeline : ImagePipeline<IReadOnlyList<Im
     public ImageClassificationPipeline(string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters = null)
         : base("image-classification", folder, model, processor, parameters) { }
 
-    /// <summary>Opens a checkpoint folder with an image-classification head and its preprocessor_config.json.</summary>
-    public static ImageClassificationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null)
+    public ImageClassificationPipeline(string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters = null)
+        : base("image-classification", folder, model, processor, parameters) { }
+
+    /// <summary>Opens a checkpoint folder with an image-classification head and its preprocessor_config.json, on
+    /// <paramref name="engine"/> (default: libtorch when model.safetensors exists, else onnx/model.onnx on ONNX Runtime).</summary>
+    public static ImageClassificationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null)
     {
         var processor = AutoImageProcessor.FromPretrained(folder);
-        return new(folder, AutoModelForImageClassification.FromPretrained(folder, options), processor, parameters);
+        return PickEngine(folder, engine) == Engine.OnnxRuntime
+            ? new(folder, OnnxModel.FromPretrained(folder), processor, parameters)
+            : new(folder, AutoModelForImageClassification.FromPretrained(folder, options), processor, parameters);
     }
 
     protected override string[] PostprocessParameters => [TopK, FunctionToApply];
 
-    protected override IReadOnlyList<IReadOnlyList<ImageClassificationResult>> Postprocess(ModelOutput output, int batch, PipelineParameters p)
+    protected override IReadOnlyList<IReadOnlyList<ImageClassificationResult>> Postprocess(NamedTensors output, int batch, PipelineParameters p)
     {
-        var logits = output.Logits!.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var logits = output["logits"].GetData<float>().ToArray();
         int n = logits.Length / batch;
         int k = Math.Min(p.GetNullableInt(TopK, 5) ?? n, n);
         var fn = p.GetEnum<ClassificationFunction>(FunctionToApply) ?? ClassificationFunction.Default;
         if (fn == ClassificationFunction.Default)
-            fn = Model.Config.ProblemType == "multi_label_classification" || n == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;
-        var id2label = Model.Config.Id2Label;
+            fn = Config.ProblemType == "multi_label_classification" || n == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;
+        var id2label = Config.Id2Label;
         var results = new List<IReadOnlyList<ImageClassificationResult>>(batch);
         for (int b = 0; b < batch; b++)
         {
@@ -155,22 +193,29 @@ public sealed class ImageFeatureExtractionPipeline : ImagePipeline<ImageFeatures
     public ImageFeatureExtractionPipeline(string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters = null)
         : base("image-feature-extraction", folder, model, processor, parameters) { }
 
-    /// <summary>Opens a checkpoint folder (a head checkpoint gives its base model, as AutoModel does) and its preprocessor_config.json.</summary>
-    public static ImageFeatureExtractionPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null)
+    public ImageFeatureExtractionPipeline(string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters = null)
+        : base("image-feature-extraction", folder, model, processor, parameters) { }
+
+    /// <summary>Opens a checkpoint folder (a head checkpoint gives its base model on libtorch, as AutoModel does; an ONNX
+    /// export must output last_hidden_state) and its preprocessor_config.json.</summary>
+    public static ImageFeatureExtractionPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null)
     {
         var processor = AutoImageProcessor.FromPretrained(folder);
-        return new(folder, AutoModel.FromPretrained(folder, options), processor, parameters);
+        return PickEngine(folder, engine) == Engine.OnnxRuntime
+            ? new(folder, OnnxModel.FromPretrained(folder), processor, parameters)
+            : new(folder, AutoModel.FromPretrained(folder, options), processor, parameters);
     }
 
     protected override string[] PostprocessParameters => [Pool];
 
-    protected override IReadOnlyList<ImageFeatures> Postprocess(ModelOutput output, int batch, PipelineParameters p)
+    protected override IReadOnlyList<ImageFeatures> Postprocess(NamedTensors output, int batch, PipelineParameters p)
     {
         bool pool = p.GetBool(Pool, false);
-        var t = pool ? output.PoolerOutput ?? throw new NotSupportedException($"{Model.GetType().Name} has no pooler_output; run without pool.") : output.LastHiddenState!;
-        var data = t.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        string name = pool ? "pooler_output" : "last_hidden_state";
+        var t = output.TryGet(name) ?? throw new NotSupportedException($"The model of {ModelFolder} ({Engine}) gives no {name}; outputs: {string.Join(", ", output.Select(o => o.Name))}.");
+        var data = t.GetData<float>().ToArray();
         int per = data.Length / batch;
-        int[] shape = pool ? [per] : t.shape.Skip(1).Select(d => (int)d).ToArray();
+        int[] shape = pool ? [per] : t.Shape.Skip(1).Select(d => (int)d).ToArray();
         return Enumerable.Range(0, batch).Select(b => new ImageFeatures(data.AsSpan(b * per, per).ToArray(), shape)).ToList();
     }
 }

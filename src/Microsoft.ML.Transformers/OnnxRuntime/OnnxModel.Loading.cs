@@ -113,6 +113,14 @@ public sealed partial class OnnxModel
     // anything else is refused when it is opened, not at its first run.
     private void CheckInputs()
     {
+        // A vision export (Optimum / Transformers.js layout): one float input pixel_values [batch, channels, height, width].
+        if (inputNames.Length == 1 && InputMetadata.TryGetValue(PixelValues, out var pixels))
+        {
+            if (!pixels.IsTensor || (TensorElementType)pixels.ElementDataType != TensorElementType.Float || pixels.Dimensions.Length != 4)
+                throw new NotSupportedException($"ONNX model '{ModelPath}' expects input {Describe(PixelValues, pixels)}, but OnnxModel feeds " +
+                    $"{PixelValues} as Float [batch, channels, height, width].");
+            return;
+        }
         if (!InputMetadata.ContainsKey(InputIds))
             throw new NotSupportedException(
                 $"ONNX model '{ModelPath}' has no '{InputIds}' input (its inputs: {DescribeInputs()}); OnnxModel runs token-id models.");

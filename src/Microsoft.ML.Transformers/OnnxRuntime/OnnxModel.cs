@@ -24,6 +24,7 @@ public sealed partial class OnnxModel : IDisposable
     public const string InputIds = "input_ids";
     public const string AttentionMask = "attention_mask";
     public const string TokenTypeIds = "token_type_ids";
+    public const string PixelValues = "pixel_values";
 
     private readonly InferenceSession session;
     private readonly RunOptions runOptions; // shared by every run; Dispose sets its Terminate flag
@@ -115,6 +116,48 @@ public sealed partial class OnnxModel : IDisposable
     }
 
     public override string ToString() => ModelPath;
+
+    /// <summary>Whether the graph is a vision export taking pixel_values.</summary>
+    public bool TakesPixelValues => InputMetadata.ContainsKey(PixelValues);
+
+    /// <summary>Runs a vision export on pixel_values: float32 [batch, channels, height, width], row-major, read in place
+    /// (pinned for the run, never written). <paramref name="outputNames"/> picks outputs (all when null).</summary>
+    public NamedTensors RunPixels(float[] pixelValues, long[] shape, IReadOnlyList<string>? outputNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(pixelValues);
+        ArgumentNullException.ThrowIfNull(shape);
+        if (!TakesPixelValues)
+            throw new NotSupportedException($"ONNX model '{ModelPath}' has no '{PixelValues}' input (its inputs: {DescribeInputs()}).");
+        if (shape.Length != 4 || shape.Aggregate(1L, (a, b) => a * b) != pixelValues.Length)
+            throw new ArgumentException($"{PixelValues} needs a [batch, channels, height, width] shape matching its {pixelValues.Length} values; got [{string.Join(", ", shape)}].", nameof(shape));
+        IReadOnlyList<string> outputs = outputNames is null ? OutputNames : CheckOutputNames(outputNames);
+        Enter();
+        OrtValue? value = null;
+        try
+        {
+            value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues.AsMemory(), shape);
+            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [PixelValues], [value], outputs);
+            var tensors = new NamedTensor[outputs.Count];
+            int i = 0;
+            foreach (OrtValue r in results)
+            {
+                tensors[i] = ToNamedTensor(outputs[i], r);
+                i++;
+            }
+            return new NamedTensors(tensors);
+        }
+        catch (OrtException e)
+        {
+            if (Volatile.Read(ref disposed))
+                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
+            throw new OnnxModelException(ModelPath, $"ONNX Runtime failed running '{ModelPath}' on {PixelValues} [{string.Join(", ", shape)}]: {e.Message}", e);
+        }
+        finally
+        {
+            value?.Dispose();
+            Exit();
+        }
+    }
 
     private NamedTensors RunCore(long[] shape, Memory<long> ids, Memory<long> mask, Memory<long>? types, IReadOnlyList<string>? outputNames)
     {

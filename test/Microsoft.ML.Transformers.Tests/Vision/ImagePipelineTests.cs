@@ -1,3 +1,4 @@
+using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Pipelines;
 using Microsoft.ML.Transformers.Tests.Models;
 using Microsoft.ML.Transformers.Vision;
@@ -14,13 +15,18 @@ public class ImagePipelineTests
     private static readonly string[] Images = ["photo-61x47.jpg", "alpha-50x39.png", "tall-45x70-gray.jpg"];
 
     [TestMethod]
-    [DataRow("resnet-basic")]
-    [DataRow("resnet-bottleneck")]
-    [DataRow("convnext")]
-    [DataRow("swin")]
-    public void ClassificationScoresEqualTorchvision(string name)
+    [DataRow("resnet-basic", Engine.LibTorch)]
+    [DataRow("resnet-bottleneck", Engine.LibTorch)]
+    [DataRow("convnext", Engine.LibTorch)]
+    [DataRow("swin", Engine.LibTorch)]
+    [DataRow("resnet-basic", Engine.OnnxRuntime)]
+    [DataRow("resnet-bottleneck", Engine.OnnxRuntime)]
+    [DataRow("convnext", Engine.OnnxRuntime)]
+    [DataRow("swin", Engine.OnnxRuntime)]
+    public void ClassificationScoresEqualTorchvision(string name, Engine engine)
     {
-        using var pipe = ImageClassificationPipeline.FromPretrained(Model(name));
+        using var pipe = ImageClassificationPipeline.FromPretrained(Model(name), engine: engine);
+        Assert.AreEqual(engine, pipe.Engine);
         using var g = new Goldens($"vision-{name}");
         var inputs = Images.Select(i => (ImageInput)ImageProcessorTests.Image(i)).ToList();
         var batched = pipe.RunBatch(inputs, new PipelineParameters { ["batch_size"] = 2, ["top_k"] = null });
