@@ -179,6 +179,23 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
         // by whichever holder is set first).
         foreach (var (module, name, _, handle) in owners.OrderBy(o => o.module is IParameterOwner ? 1 : 0))
             SetParameter(module, name, converted[handle]);
+        // Buffers (BatchNorm's running statistics) are never tied: each holder's is converted and set by name.
+        foreach (var m in named_modules().Select(m => m.module).Prepend(this))
+        {
+            foreach (var (name, buffer) in m.named_buffers(recurse: false).ToList())
+            {
+                bool floating = buffer.dtype is ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64;
+                Tensor moved;
+                using (no_grad()) moved = (floating ? convert(buffer) : device is null ? buffer.alias() : buffer.to(device)).DetachFromDisposeScope();
+                var property = m.GetType().GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance);
+                if (property?.SetMethod is null || !property.PropertyType.IsAssignableFrom(typeof(Tensor)))
+                {
+                    moved.Dispose();
+                    throw new NotSupportedException($"Cannot move buffer '{name}' of {m.GetType().Name}: it has no settable property of that name.");
+                }
+                property.SetValue(m, moved);
+            }
+        }
         DropDerivedWeights();
         return this;
     }

@@ -39,6 +39,25 @@ public class TorchEngineTests
     }
 
     [TestMethod]
+    public void ToDtypeMovesBuffersToo()
+    {
+        // ResNet's BatchNorm keeps running statistics as buffers: to() converts them with the parameters.
+        var folder = TestPaths.Fixture("vision", "models", "resnet-basic");
+        using var model = ModelRegistries.ImageClassification.FromPretrained(folder);
+        using var wide = ModelRegistries.ImageClassification.FromPretrained(folder);
+        wide.to(ScalarType.Float64);
+        Assert.IsTrue(wide.named_buffers().Any(), "the model has buffers");
+        Assert.IsTrue(wide.named_buffers().Where(b => b.buffer.is_floating_point()).All(b => b.buffer.dtype == ScalarType.Float64));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        manual_seed(0);
+        var pixels = randn(2, 3, 32, 32);
+        var a = model.Forward(new ModelInputs { PixelValues = pixels }).Logits!;
+        var b = wide.Forward(new ModelInputs { PixelValues = pixels.to(ScalarType.Float64) }).Logits!;
+        Assert.IsTrue(Goldens.MaxAbsDiff(b, a, "float64") < 1e-4);
+    }
+
+    [TestMethod]
     public void CudaWithoutCudaIsAClearError()
     {
         if (TorchDevices.Parse("cpu") is var cpu && cuda.is_available()) Assert.Inconclusive("this machine has CUDA");
