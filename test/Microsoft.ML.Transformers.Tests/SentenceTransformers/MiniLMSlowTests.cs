@@ -126,6 +126,22 @@ public sealed class MiniLMSlowTests
     }
 
     [TestMethod]
+    public void FeatureExtractionPipeline_OnTheFolder_AppliesItsPoolingAndNormalize()
+    {
+        var texts = Sentences().Take(8).Select(s => s.text).ToList();
+        using var st = SentenceTransformer.FromPretrained(MiniLMFolder.Path, new SentenceTransformerOptions { Engine = Engine.OnnxRuntime });
+        var expected = st.Encode(texts);
+        using var pipe = Microsoft.ML.Transformers.Pipelines.Pipelines.Create<Microsoft.ML.Transformers.Pipelines.FeatureExtractionPipeline>("feature-extraction", MiniLMFolder.Path,
+            new Microsoft.ML.Transformers.Pipelines.PipelineOptions { Engine = Engine.OnnxRuntime });
+        var results = pipe.RunBatch(texts.Select(t => new Microsoft.ML.Transformers.Pipelines.TextInput(t)).ToList());
+        for (int i = 0; i < texts.Count; i++)
+        {
+            CollectionAssert.AreEqual(new[] { 384 }, results[i].Shape);
+            for (int j = 0; j < 384; j++) Assert.AreEqual(expected[i, j], results[i].Data[j], 1e-5f, $"text {i} dim {j}");
+        }
+    }
+
+    [TestMethod]
     public void Encode_EmptyList_Throws()
     {
         using var st = SentenceTransformer.FromPretrained(MiniLMFolder.Path, new SentenceTransformerOptions { Engine = Engine.OnnxRuntime });
