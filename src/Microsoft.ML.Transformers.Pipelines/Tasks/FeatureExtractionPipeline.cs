@@ -1,4 +1,5 @@
 using Microsoft.ML.Transformers.OnnxRuntime;
+using Microsoft.ML.Transformers.SentenceTransformers;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -15,6 +16,8 @@ public enum Pooling { None, Mean, Cls }
 /// <summary>
 /// feature-extraction: the base model's last_hidden_state, as Transformers.js's <c>FeatureExtractionPipeline</c>.
 /// Parameters: <c>pooling</c> (none/mean/cls, default none), <c>normalize</c> (L2 over the last dimension, default false), <c>truncation</c>.
+/// A sentence-transformers folder (modules.json) pools as its Pooling module says and normalizes when it has a Normalize
+/// module, unless <c>pooling</c> / <c>normalize</c> are given.
 /// </summary>
 public sealed class FeatureExtractionPipeline(PipelineContext context)
     : Pipeline<TextInput, TextFeatures, FeatureExtractionPipeline.Output, FeatureExtractionResult>(context)
@@ -22,6 +25,12 @@ public sealed class FeatureExtractionPipeline(PipelineContext context)
     public const string PoolingParameter = "pooling", Normalize = "normalize", Truncation = "truncation";
 
     public sealed record Output(TextFeatures Features, NamedTensors Tensors);
+
+    private readonly SentenceTransformerConfig? _sentenceTransformer =
+        SentenceTransformerConfig.IsSentenceTransformerFolder(context.ModelFolder) ? SentenceTransformerConfig.FromPretrained(context.ModelFolder) : null;
+
+    /// <summary>The folder's sentence-transformers modules, when it has a modules.json.</summary>
+    public SentenceTransformerConfig? SentenceTransformer => _sentenceTransformer;
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
@@ -47,7 +56,14 @@ public sealed class FeatureExtractionPipeline(PipelineContext context)
         var t = output.Tensors.TryGet("last_hidden_state") ?? output.Tensors["logits"];
         var data = t.GetData<float>();
         int tokens = (int)t.Shape[0], hidden = (int)t.Shape[^1];
-        var pooling = p.GetEnum<Pooling>(PoolingParameter) ?? Pooling.None;
+        var chosen = p.GetEnum<Pooling>(PoolingParameter);
+        if (chosen is null && _sentenceTransformer is { } st)
+        {
+            var pooled = Pooler.Pool(data, output.Features.Encoding.AttentionMask, hidden, st.Pooling.Modes);
+            if (p.GetBool(Normalize, st.Normalize)) Pooler.Normalize(pooled);
+            return new FeatureExtractionResult(pooled, [pooled.Length]);
+        }
+        var pooling = chosen ?? Pooling.None;
         float[] result;
         int[] shape;
         switch (pooling)
