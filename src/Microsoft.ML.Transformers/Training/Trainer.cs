@@ -56,7 +56,7 @@ public sealed record TrainOutput(int GlobalStep, double TrainingLoss, IReadOnlyD
 /// Hugging Face's schedules, gradient accumulation and clipping, TrainerCallback events in Hugging Face's order,
 /// evaluation and prediction loops, and checkpoints that resume exactly.
 /// </summary>
-public class Trainer
+public partial class Trainer
 {
     public const string CheckpointPrefix = "checkpoint";
     public const string OptimizerFileName = "optimizer.bin";
