@@ -91,9 +91,11 @@ internal static class TokenizerGoldens
     }
 
     /// <summary>Base tokenizer.json with top-level keys and model keys replaced and added tokens appended.</summary>
-    public static JsonObject VariantJson(string name)
+    public static JsonObject VariantJson(string name) => Derived((JsonObject)Variants()[name]!);
+
+    /// <summary>A tokenizer.json derived from a real one by a spec in the schema of variants.json.</summary>
+    public static JsonObject Derived(JsonObject v)
     {
-        var v = (JsonObject)Variants()[name]!;
         string dir = Folder(v["base"]!.GetValue<string>());
         var root = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!;
         RepairMerges(root);
@@ -123,6 +125,34 @@ internal static class TokenizerGoldens
                 if (vocab!.ContainsKey(l) && vocab.ContainsKey(r) && vocab.ContainsKey(l + r)) { merges[i] = new JsonArray(l, r); break; }
             }
         }
+    }
+
+    /// <summary>Null when the encoding equals a golden record (ids, tokens, offsets, type ids, masks, word ids, overflowing), else what differs.</summary>
+    public static string? CompareFull(Microsoft.ML.Transformers.Tokenizers.Encoding e, JsonObject g)
+    {
+        var ids = Ints(g["ids"]);
+        if (!ids.SequenceEqual(e.Ids)) return $"ids [{string.Join(',', e.Ids)}] != [{string.Join(',', ids)}]";
+        var toks = ((JsonArray)g["tokens"]!).Select(x => x!.GetValue<string>()).ToArray();
+        if (!toks.SequenceEqual(e.Tokens)) return $"tokens [{string.Join(' ', e.Tokens)}] != [{string.Join(' ', toks)}]";
+        var off = Ints(g["off"]);
+        var ours = e.Offsets.SelectMany(o => new[] { o.Start, o.End }).ToArray();
+        if (!off.SequenceEqual(ours)) return $"offsets [{string.Join(',', ours)}] != [{string.Join(',', off)}]";
+        var tt = g["tt"] != null ? Ints(g["tt"]) : new int[ids.Length];
+        if (!tt.SequenceEqual(e.TypeIds)) return $"type ids [{string.Join(',', e.TypeIds)}] != [{string.Join(',', tt)}]";
+        if (!Ints(g["sm"]).SequenceEqual(e.SpecialTokensMask)) return $"special mask [{string.Join(',', e.SpecialTokensMask)}]";
+        var w = Ints(g["w"]);
+        if (!w.SequenceEqual(e.WordIds.Select(x => x ?? -1))) return $"word ids [{string.Join(',', e.WordIds.Select(x => x ?? -1))}] != [{string.Join(',', w)}]";
+        var am = g["am"] != null ? Ints(g["am"]) : Enumerable.Repeat(1, ids.Length).ToArray();
+        if (!am.SequenceEqual(e.AttentionMask)) return $"attention mask [{string.Join(',', e.AttentionMask)}] != [{string.Join(',', am)}]";
+        var ov = g["ov"] as JsonArray;
+        int nov = ov?.Count ?? 0;
+        if (nov != e.Overflowing.Count) return $"{e.Overflowing.Count} overflowing != {nov}";
+        for (int i = 0; i < nov; i++)
+        {
+            string? d = CompareFull(e.Overflowing[i], (JsonObject)ov![i]!);
+            if (d != null) return $"overflowing[{i}]: {d}";
+        }
+        return null;
     }
 
     public static List<JsonObject> ReadJsonl(string path)
