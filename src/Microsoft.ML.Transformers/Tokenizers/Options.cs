@@ -20,3 +20,18 @@ public sealed class TokenizerNotSupportedException(string message) : NotSupporte
 
 /// <summary>Thrown when truncation cannot satisfy max_length (Hugging Face's TruncationError).</summary>
 public sealed class TruncationException(string message) : InvalidOperationException(message);
+
+/// <summary>
+/// A tokenizer.json regex (Split pre-tokenizer, Replace normalizer or decoder) took longer than its time bound on one
+/// search: patterns such as <c>(a+)+$</c> backtrack exponentially. Names the pattern and where it came from.
+/// </summary>
+public sealed class TokenizerRegexTimeoutException(string pattern, string? source, TimeSpan timeout, int textLength, Exception? inner = null)
+    : TimeoutException($"{(source == null ? "" : source + ": ")}the regex \"{(pattern.Length > 200 ? pattern[..200] + "..." : pattern)}\" took longer than " +
+        $"{timeout.TotalMilliseconds:0} ms on a text of {textLength} characters (catastrophic backtracking); fix the pattern or raise " +
+        $"RegexSplitPattern.DefaultMatchTimeout", inner)
+{
+    /// <summary>The pattern as tokenizer.json gives it.</summary>
+    public string Pattern { get; } = pattern;
+    /// <summary>The file and JSON path of the pattern, when known.</summary>
+    public string? Location { get; } = source;
+}

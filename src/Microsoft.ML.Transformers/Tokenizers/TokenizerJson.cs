@@ -284,8 +284,13 @@ internal sealed class TokenizerJson(string file)
         if (pat["Regex"] != null)
         {
             string re = Str(pat, "Regex", p + ".pattern");
-            try { return SplitPattern.FromRegex(re); }
-            catch (ArgumentException e) { throw new TokenizerFormatException($"{_file}: at '{p}.pattern.Regex': invalid regex: {e.Message}", e); }
+            string where = $"{_file}: at '{p}.pattern.Regex'";
+            try { return new RegexSplitPattern(re, where); }
+            catch (NotSupportedException e) { throw new TokenizerNotSupportedException($"{where}: regex \"{Trim(re)}\": {e.Message} is not supported"); }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                throw new TokenizerFormatException($"{where}: invalid regex \"{Trim(re)}\": {e.Message}", e);
+            }
         }
         throw Error(p + ".pattern", "{\"String\": ...} or {\"Regex\": ...}", pat);
     }
