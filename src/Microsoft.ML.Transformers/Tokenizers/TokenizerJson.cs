@@ -82,7 +82,13 @@ internal sealed class TokenizerJson(string file)
         throw Error($"{path}.{key}", "an integer or null", n);
     }
 
-    private static double Num(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : double.NaN;
+    /// <summary>A JSON number as the Rust library reads it (<see cref="SerdeJsonFloat"/>); NaN when it is not a number it accepts.</summary>
+    private static double Num(JsonNode? n)
+    {
+        if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return double.NaN;
+        string raw = v.TryGetValue(out JsonElement e) ? e.GetRawText() : v.ToJsonString();
+        return SerdeJsonFloat.TryParse(raw, out double d) ? d : double.NaN;
+    }
 
     // ---- whole file ----
 
