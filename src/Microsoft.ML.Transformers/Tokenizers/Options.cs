@@ -10,7 +10,14 @@ public sealed record TruncationOptions(int MaxLength, TruncationStrategy Strateg
 
 /// <summary>Padding settings (tokenizer.json's <c>padding</c>). <see cref="Length"/> null pads to the longest in the batch.</summary>
 public sealed record PaddingOptions(int? Length = null, PaddingDirection Direction = PaddingDirection.Right, int? PadToMultipleOf = null,
-    int PadId = 0, int PadTypeId = 0, string PadToken = "[PAD]");
+    int PadId = 0, int PadTypeId = 0, string PadToken = "[PAD]")
+{
+    /// <summary>The longest fixed padding accepted (2^20 tokens): far past any model's context, short of exhausting memory.</summary>
+    public const int MaxLength = 1 << 20;
+
+    /// <summary>The largest pad_to_multiple_of accepted (real files use 8 to 128).</summary>
+    public const int MaxMultiple = 1 << 16;
+}
 
 /// <summary>Thrown when tokenizer files are malformed; the message names the file and the JSON path.</summary>
 public sealed class TokenizerFormatException(string message, Exception? inner = null) : FormatException(message, inner);
