@@ -157,7 +157,7 @@ public class PretrainedConfigTests
     [TestMethod]
     public void DuplicateKeysKeepTheLastLikePython()
     {
-        var c = (BertConfig)AutoConfig.FromJson("""{"model_type": "bert", "hidden_size": 1, "hidden_size": 2}""", "dup");
+        var c = (BertConfig)AutoConfig.FromJson("""{"model_type": "bert", "num_attention_heads": 1, "hidden_size": 1, "hidden_size": 2}""", "dup");
         Assert.AreEqual(2, c.HiddenSize);
     }
 }
