@@ -41,6 +41,9 @@ public sealed class RegexSplitPattern : SplitPattern
     /// <summary>The longest one search for the next match may take before it fails (default 2 s); read when a pattern is loaded.</summary>
     public static TimeSpan DefaultMatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>For tests (fuzzing): a timeout for patterns loaded in the current async flow, ahead of <see cref="DefaultMatchTimeout"/>.</summary>
+    internal static readonly AsyncLocal<TimeSpan?> MatchTimeoutOverride = new();
+
     /// <summary>The pattern as tokenizer.json gives it (Oniguruma syntax).</summary>
     public string Pattern { get; }
     /// <summary>Where the pattern came from (file and JSON path), for error messages.</summary>
@@ -59,7 +62,7 @@ public sealed class RegexSplitPattern : SplitPattern
     {
         Pattern = pattern;
         Source = source;
-        _timeout = matchTimeout ?? DefaultMatchTimeout;
+        _timeout = matchTimeout ?? MatchTimeoutOverride.Value ?? DefaultMatchTimeout;
         OnigurumaPattern.Translate(pattern); // reject what the full translation cannot handle now, not on first use
         _bmp = Compile(OnigurumaPattern.Translate(pattern, bmpOnly: true), _timeout);
     }
