@@ -100,14 +100,20 @@ public class PretrainedConfig
         }
     }
 
-    /// <summary><c>label2id</c>; without it in the file, the inverse of <see cref="Id2Label"/>.</summary>
+    /// <summary><c>label2id</c>; without it in the file, the inverse of <see cref="Id2Label"/> (a label named twice
+    /// keeps its last id, as Python's <c>dict(zip(values, keys))</c>).</summary>
     public IReadOnlyDictionary<string, int> Label2Id
     {
         get
         {
             if (Raw["label2id"] is null)
             {
-                return Id2Label.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+                var inverse = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var (id, label) in Id2Label)
+                {
+                    inverse[label] = id;
+                }
+                return inverse;
             }
             var result = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var (k, v) in ObjectAt("label2id"))

@@ -293,8 +293,8 @@ internal sealed class TokenizerJson(string file)
             case "Lowercase": return new LowercaseNormalizer();
             case "StripAccents": return new StripAccentsNormalizer();
             case "Strip": return new StripNormalizer(Bool(o, "strip_left", p, true), Bool(o, "strip_right", p, true));
-            case "Replace": return new ReplaceNormalizer(Pattern(o, p), Str(o, "content", p));
-            case "Prepend": return new PrependNormalizer(Str(o, "prepend", p));
+            case "Replace": return new ReplaceNormalizer(Pattern(o, p), Inserted(o, "content", p));
+            case "Prepend": return new PrependNormalizer(Inserted(o, "prepend", p));
             case "Precompiled":
             {
                 var cm = o["precompiled_charsmap"];
@@ -332,6 +332,20 @@ internal sealed class TokenizerJson(string file)
             }
         }
         throw Error(p + ".pattern", "{\"String\": ...} or {\"Regex\": ...}", pat);
+    }
+
+    /// <summary>The longest text a Replace or Prepend may insert: real files insert a character or two ("▁", " ").</summary>
+    public const int MaxInsertedLength = 1024;
+
+    /// <summary>
+    /// A string a normalizer or decoder inserts for every match: bounded, since each match multiplies the text by its
+    /// length (100,000 characters per space made a 2,700-character text 54 million characters long).
+    /// </summary>
+    private string Inserted(JsonObject o, string key, string p)
+    {
+        string s = Str(o, key, p);
+        if (s.Length > MaxInsertedLength) throw Error($"{p}.{key}", $"at most {MaxInsertedLength} characters", JsonValue.Create($"{s.Length} characters"));
+        return s;
     }
 
     // ---- pre-tokenizers ----
@@ -508,7 +522,7 @@ internal sealed class TokenizerJson(string file)
                 if (c.Length != 1) throw Error(p + ".content", "a single character", o["content"]);
                 return new StripDecoder(c[0], Count(o, "start", p, 0), Count(o, "stop", p, 0));
             }
-            case "Replace": return new ReplaceDecoder(Pattern(o, p), Str(o, "content", p));
+            case "Replace": return new ReplaceDecoder(Pattern(o, p), Inserted(o, "content", p));
             case "Sequence":
             {
                 var arr = Arr(o["decoders"], p + ".decoders");

@@ -39,7 +39,9 @@ public class ParserFuzzTests
         {
             for (int i = 0; i < count; i++)
             {
-                var random = new Random(HashCode.Combine(Seed, name.GetHashCode(StringComparison.Ordinal) & 0xFFFF, i));
+                // (HashCode and string.GetHashCode are randomized per process: mix by hand so a seed and case reproduce)
+                int nameHash = name.Aggregate(17, (h, ch) => unchecked(h * 31 + ch));
+                var random = new Random(unchecked(Seed * 1_000_003 + nameHash * 7919 + i));
                 Case c;
                 try { c = make(random); }
                 catch (Exception e) { failures.Add($"case {i}: the mutator failed: {e}"); continue; }

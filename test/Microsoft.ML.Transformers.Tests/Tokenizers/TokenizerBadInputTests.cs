@@ -129,6 +129,19 @@ public class TokenizerBadInputTests
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => tok.Encode("hello", padding: new PaddingOptions(PadToMultipleOf: int.MaxValue)));
     }
 
+    /// <summary>Found by the fuzz suite: each match inserts the content, so its length multiplies the text.</summary>
+    [TestMethod]
+    public void HugeReplacementContentIsRefused()
+    {
+        var root = Bpe();
+        root["normalizer"] = new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["Regex"] = "\\s+" }, ["content"] = new string('x', 100_000) };
+        Refused(root, "normalizer.content", "at most 1024");
+        root["normalizer"] = new JsonObject { ["type"] = "Prepend", ["prepend"] = new string('x', 5000) };
+        Refused(root, "normalizer.prepend", "5000");
+        root["normalizer"] = new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "\u2581" };
+        Assert.AreEqual(3, Tokenizer.FromJson(root.ToJsonString()).Encode("a b").Length);
+    }
+
     /// <summary>An id near int.MaxValue is legal (ids may be sparse) and must not allocate an array of that size.</summary>
     [TestMethod]
     public void SparseVocabularyIdsDoNotAllocateByTheLargestId()
