@@ -100,14 +100,20 @@ public class PretrainedConfig
         }
     }
 
-    /// <summary><c>label2id</c>; without it in the file, the inverse of <see cref="Id2Label"/>.</summary>
+    /// <summary><c>label2id</c>; without it in the file, the inverse of <see cref="Id2Label"/> (a label named twice
+    /// keeps its last id, as Python's <c>dict(zip(values, keys))</c>).</summary>
     public IReadOnlyDictionary<string, int> Label2Id
     {
         get
         {
             if (Raw["label2id"] is null)
             {
-                return Id2Label.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+                var inverse = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var (id, label) in Id2Label)
+                {
+                    inverse[label] = id;
+                }
+                return inverse;
             }
             var result = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var (k, v) in ObjectAt("label2id"))
@@ -237,13 +243,22 @@ public class PretrainedConfig
     /// <summary>Removes <paramref name="key"/> from the file's keys (its class default, if any, applies again).</summary>
     public bool Remove(string key) => Raw.Remove(key);
 
-    /// <summary>Reads every typed member once, so a key of the wrong type fails at load time with its name.</summary>
+    /// <summary>The most labels accepted (2^20): beyond any real classifier, short of generating gigabytes of label names.</summary>
+    public const int MaxLabels = 1 << 20;
+
+    /// <summary>
+    /// Checks ranges (sizes no real model has, counts that must be positive, ids inside the vocabulary) and then reads
+    /// every typed member once, so a key of the wrong type or an impossible value fails at load time with its name and value.
+    /// </summary>
     public void Validate()
     {
+        ValidateRanges();
         foreach (var p in GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            // EosTokenId may legitimately be a list (checked through EosTokenIds instead).
-            if (p.GetIndexParameters().Length > 0 || p.GetMethod is null || p.Name is nameof(Raw) or nameof(Source) or nameof(EosTokenId))
+            // EosTokenId may legitimately be a list (checked through EosTokenIds instead). Label maps absent from the
+            // file are generated from num_labels: nothing to check, and not worth building here.
+            if (p.GetIndexParameters().Length > 0 || p.GetMethod is null || p.Name is nameof(Raw) or nameof(Source) or nameof(EosTokenId)
+                || (p.Name is nameof(Id2Label) && Raw["id2label"] is null) || (p.Name is nameof(Label2Id) && Raw["label2id"] is null))
             {
                 continue;
             }
@@ -255,6 +270,44 @@ public class PretrainedConfig
             {
                 ExceptionDispatchInfo.Capture(e.InnerException).Throw();
             }
+        }
+    }
+
+    /// <summary>Range checks of this class's keys; architecture configs add theirs (call the base).</summary>
+    protected virtual void ValidateRanges()
+    {
+        // id2label's size is bounded by the file; num_labels alone would generate that many names
+        if (Raw["id2label"] is null)
+        {
+            CheckRange("num_labels", GetOrDefault<long>("num_labels", 2), 0, MaxLabels);
+        }
+    }
+
+    /// <summary>Fails with the key, the value found and the range expected unless <paramref name="min"/> &lt;= value &lt;= <paramref name="max"/>.</summary>
+    protected void CheckRange(string key, long value, long min, long max, string? why = null)
+    {
+        if (value < min || value > max)
+        {
+            throw new ConfigException(Source, key, $"expected an integer from {min} to {max}{why}, found {value}.");
+        }
+    }
+
+    /// <summary>Fails unless <paramref name="value"/> is a probability (dropout rates).</summary>
+    protected void CheckProbability(string key, double? value)
+    {
+        if (value is double v && !(v >= 0 && v <= 1))
+        {
+            throw new ConfigException(Source, key, $"expected a probability from 0 to 1, found {v.ToString(CultureInfo.InvariantCulture)}.");
+        }
+    }
+
+    /// <summary>Fails unless the activation key holds a name (null or "" would only fail when the model is built).</summary>
+    protected void CheckActivation(string key)
+    {
+        TryFind(key, out var node);
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetValue<string>()))
+        {
+            throw new ConfigException(Source, key, $"expected the name of an activation function (e.g. \"gelu\"), found {ConfigJson.Describe(node)}.");
         }
     }
 

@@ -88,7 +88,12 @@ public sealed unsafe class SafeTensorsCheckpoint : IDisposable
             // Open shards in the order their names sort (model-00001-..., model-00002-...).
             foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
-                var shardPath = Path.GetFullPath(Path.Combine(folder, shard));
+                string shardPath;
+                try { shardPath = Path.GetFullPath(Path.Combine(folder, shard)); }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+                {
+                    throw new SafeTensorsFormatException(indexPath, null, $"shard file name '{shard}' is not a usable path: {e.Message}", e);
+                }
                 if (!File.Exists(shardPath))
                 {
                     throw new FileNotFoundException(
@@ -126,9 +131,14 @@ public sealed unsafe class SafeTensorsCheckpoint : IDisposable
     private static (Dictionary<string, JsonElement> Metadata, Dictionary<string, string> WeightMap) ReadIndex(string indexPath)
     {
         JsonDocument doc;
+        var bytes = File.ReadAllBytes(indexPath);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            throw new SafeTensorsFormatException(indexPath, null, "the index is not valid UTF-8 text.");
+        }
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
@@ -137,7 +147,20 @@ public sealed unsafe class SafeTensorsCheckpoint : IDisposable
         }
         using (doc)
         {
-            var root = doc.RootElement;
+            try
+            {
+                return ReadIndex(doc.RootElement, indexPath);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new SafeTensorsFormatException(indexPath, null, $"the index holds a string that is not valid Unicode: {e.Message}", e);
+            }
+        }
+    }
+
+    private static (Dictionary<string, JsonElement> Metadata, Dictionary<string, string> WeightMap) ReadIndex(JsonElement root, string indexPath)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new SafeTensorsFormatException(indexPath, null,
@@ -158,7 +181,8 @@ public sealed unsafe class SafeTensorsCheckpoint : IDisposable
                         $"expected a shard file name (string), found {SafeTensorsHeader.Describe(p.Value.ValueKind)}.");
                 }
                 var shard = p.Value.GetString()!;
-                if (shard.Length == 0 || Path.IsPathRooted(shard) || shard.Contains("..", StringComparison.Ordinal))
+                if (shard.Length == 0 || Path.IsPathRooted(shard) || shard.Contains("..", StringComparison.Ordinal) || shard.Any(char.IsControl)
+                    || shard.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
                 {
                     throw new SafeTensorsFormatException(indexPath, $"weight_map.{p.Name}",
                         $"expected a file name inside the checkpoint folder, found '{shard}'.");

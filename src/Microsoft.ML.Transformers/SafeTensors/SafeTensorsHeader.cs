@@ -13,6 +13,14 @@ internal static class SafeTensorsHeader
     public static (Dictionary<string, string> Metadata, List<SafeTensorInfo> Tensors) Parse(
         ReadOnlySpan<byte> json, long dataLength, string path)
     {
+        // The reference implementation reads the header as a UTF-8 str first; System.Text.Json would only fail (with an
+        // untyped InvalidOperationException) when a malformed name is read.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            var scratch = new char[json.Length];
+            System.Text.Unicode.Utf8.ToUtf16(json, scratch, out int valid, out _, replaceInvalidSequences: false);
+            throw new SafeTensorsFormatException(path, null, $"header is not valid UTF-8 (at byte {valid} of the header).");
+        }
         JsonDocument doc;
         try
         {
@@ -33,6 +41,21 @@ internal static class SafeTensorsHeader
         }
 
         using (doc)
+        {
+            try
+            {
+                return Read(doc, dataLength, path);
+            }
+            catch (InvalidOperationException e)
+            {
+                // e.g. a \ud800 escape: a string that is not valid UTF-16 (the reference implementation refuses it too)
+                throw new SafeTensorsFormatException(path, null, $"header holds a string that is not valid Unicode: {e.Message}", e);
+            }
+        }
+    }
+
+    private static (Dictionary<string, string> Metadata, List<SafeTensorInfo> Tensors) Read(JsonDocument doc, long dataLength, string path)
+    {
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)

@@ -96,8 +96,8 @@ internal sealed class AddedVocabulary
 
     private static bool StartsWithWord(ReadOnlySpan<char> s) => !s.IsEmpty && IsWordChar(NormalizedText.RuneAt(s, 0, out _));
 
-    // Observed on Hugging Face 0.23: letters, numbers and combining marks glue a single_word token to its neighbour; "_" does not.
-    private static bool IsWordChar(int cp) => UnicodeInfo.IsAlphanumeric(cp) || UnicodeInfo.IsMark(cp);
+    // Hugging Face tests \w$ / ^\w with the regex crate: a word character beside a single_word token keeps it from matching.
+    private static bool IsWordChar(int cp) => UnicodeInfo.IsRustWord(cp);
 
     /// <summary>Candidates grouped by first character, longest first (leftmost-longest).</summary>
     private sealed class Matcher

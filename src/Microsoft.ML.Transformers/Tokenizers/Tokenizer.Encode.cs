@@ -82,9 +82,13 @@ public sealed partial class Tokenizer
 
     private static void PadBatch(IReadOnlyList<Encoding> encodings, PaddingOptions pad)
     {
+        if (pad.Length is < 0 or > PaddingOptions.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(pad), pad.Length, $"padding Length must be from 0 to {PaddingOptions.MaxLength}");
+        if (pad.PadToMultipleOf is < 0 or > PaddingOptions.MaxMultiple)
+            throw new ArgumentOutOfRangeException(nameof(pad), pad.PadToMultipleOf, $"PadToMultipleOf must be from 0 to {PaddingOptions.MaxMultiple}");
         if (encodings.Count == 0) return;
         int length = pad.Length ?? encodings.Max(e => e.Length);
-        if (pad.PadToMultipleOf is int m && m > 0 && length % m > 0) length += m - length % m;
+        if (pad.PadToMultipleOf is int m && m > 0 && length % m > 0) length += m - length % m; // both bounded: no overflow
         foreach (var e in encodings) e.Pad(length, pad.PadId, pad.PadTypeId, pad.PadToken, pad.Direction == PaddingDirection.Left);
     }
 

@@ -5,7 +5,7 @@ namespace Microsoft.ML.Transformers.Tokenizers;
 
 public sealed partial class Tokenizer
 {
-    private static readonly JsonDocumentOptions s_docOptions = new() { AllowTrailingCommas = false, MaxDepth = 256 };
+    private static readonly JsonDocumentOptions s_docOptions = new() { AllowTrailingCommas = false, MaxDepth = 256, AllowDuplicateProperties = false };
 
     /// <summary>Reads a tokenizer.json file.</summary>
     public static Tokenizer FromFile(string path, TokenizerConfig? config = null)
@@ -21,10 +21,72 @@ public sealed partial class Tokenizer
         try { root = JsonNode.Parse(json, documentOptions: s_docOptions); }
         catch (JsonException e)
         {
+            // Duplicate keys are refused (the Rust library refuses duplicate fields; for maps it would keep one silently).
+            if (DuplicateKeyPath(json) is string dup)
+                throw new TokenizerFormatException($"{source}: at '{dup}': the key appears twice in its object (duplicate JSON key)", e);
             throw new TokenizerFormatException($"{source}: invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}", e);
         }
         var reader = new TokenizerJson(source);
         return reader.Load(reader.Obj(root, "$"), config);
+    }
+
+    /// <summary>A JSON object file read as Python's json (and serde's maps) read it: a repeated key keeps its last value.</summary>
+    internal static JsonObject ReadLastKeyWins(string path, string expected)
+    {
+        try { return Configuration.ConfigJson.ParseObject(File.ReadAllText(path), path); }
+        catch (Configuration.ConfigException e) { throw new TokenizerFormatException($"{path}: expected {expected}: {e.Message}", e); }
+    }
+
+    /// <summary>The JSON path (as error messages write it: <c>model.vocab["x"]</c>) of the first key that repeats in its object.</summary>
+    internal static string? DuplicateKeyPath(string json)
+    {
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 256 });
+        var stack = new List<(HashSet<string>? Keys, string Path, int Index)>();
+        string? key = null;
+        try
+        {
+            while (reader.Read())
+            {
+                string Here()
+                {
+                    if (stack.Count == 0) return "$";
+                    var top = stack[^1];
+                    return top.Keys == null ? $"{top.Path}[{top.Index}]" : Member(top.Path, key!);
+                }
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        key = reader.GetString()!;
+                        var t = stack[^1];
+                        if (!t.Keys!.Add(key)) return Member(t.Path, key);
+                        break;
+                    case JsonTokenType.StartObject:
+                    case JsonTokenType.StartArray:
+                        string path = Here();
+                        if (stack.Count > 0 && stack[^1].Keys == null) stack[^1] = (null, stack[^1].Path, stack[^1].Index + 1);
+                        stack.Add((reader.TokenType == JsonTokenType.StartObject ? new HashSet<string>(StringComparer.Ordinal) : null, path, 0));
+                        break;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        stack.RemoveAt(stack.Count - 1);
+                        break;
+                    default:
+                        if (stack.Count > 0 && stack[^1].Keys == null) stack[^1] = (null, stack[^1].Path, stack[^1].Index + 1);
+                        break;
+                }
+            }
+        }
+        catch (JsonException) { }
+        catch (InvalidOperationException) { }
+        return null;
+    }
+
+    private static string Member(string parent, string key)
+    {
+        bool plain = key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+        string shown = key.Length > 40 ? key[..40] + "..." : key;
+        string member = plain ? key : $"[\"{shown}\"]";
+        return parent == "$" ? member : plain ? $"{parent}.{member}" : parent + member;
     }
 
     /// <summary>
@@ -35,9 +97,7 @@ public sealed partial class Tokenizer
     {
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"Vocabulary file not found: {vocabPath}", vocabPath);
         if (!File.Exists(mergesPath)) throw new FileNotFoundException($"Merges file not found: {mergesPath}", mergesPath);
-        JsonObject vocab;
-        try { vocab = JsonNode.Parse(File.ReadAllText(vocabPath)) as JsonObject ?? throw new TokenizerFormatException($"{vocabPath}: at '$': expected an object of token -> id"); }
-        catch (JsonException e) { throw new TokenizerFormatException($"{vocabPath}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e); }
+        var vocab = ReadLastKeyWins(vocabPath, "an object of token -> id");
         var merges = new JsonArray();
         int lineNo = 0;
         foreach (var line in File.ReadLines(mergesPath))
@@ -208,13 +268,5 @@ public static class AutoTokenizer
         return tok;
     }
 
-    private static JsonObject? ReadObject(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new TokenizerFormatException($"{path}: at '$': expected an object");
-        }
-        catch (JsonException e) { throw new TokenizerFormatException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e); }
-    }
+    private static JsonObject? ReadObject(string path) => File.Exists(path) ? Tokenizer.ReadLastKeyWins(path, "an object") : null;
 }

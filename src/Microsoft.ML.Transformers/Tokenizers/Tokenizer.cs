@@ -102,8 +102,16 @@ public sealed partial class Tokenizer
             tokens.Add(t);
         }
         string text = Decoder != null ? string.Concat(Decoder.DecodeChain(tokens)) : string.Join(" ", tokens);
-        return cleanUpTokenizationSpaces ? WordPieceDecoder.CleanUp(text) : text;
+        return cleanUpTokenizationSpaces ? CleanUpTokenization(text) : text;
     }
+
+    /// <summary>
+    /// transformers' <c>clean_up_tokenization</c> (tokenization_utils_base.py): drops the space before . ? ! , and English
+    /// contractions. Plain substring rules, as in Python (so " 's" is rewritten inside a word too).
+    /// </summary>
+    public static string CleanUpTokenization(string text) => text.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!")
+        .Replace(" ,", ",").Replace(" ' ", "'").Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s")
+        .Replace(" 've", "'ve").Replace(" 're", "'re");
 
     public IReadOnlyList<string> DecodeBatch(IReadOnlyList<IReadOnlyList<int>> batch, bool skipSpecialTokens = false, bool cleanUpTokenizationSpaces = false)
     {

@@ -74,6 +74,18 @@ internal sealed class TokenizerJson(string file)
         throw Error($"{path}.{key}", "an integer", n);
     }
 
+    /// <summary>An integer in [0, <paramref name="max"/>] (Rust reads these as u32 / usize); names the key, value and range.</summary>
+    public int Count(JsonObject o, string key, string path, int? fallback = null, int max = int.MaxValue)
+    {
+        var n = o[key];
+        if (n == null && fallback.HasValue) return fallback.Value;
+        if (n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue(out long l) || (v.TryGetValue(out int i) && (l = i) == i))
+            && l >= 0 && l <= max) return (int)l;
+        throw Error($"{path}.{key}", max == int.MaxValue ? "a non-negative integer" : $"an integer from 0 to {max}", n);
+    }
+
+    public int? OptCount(JsonObject o, string key, string path, int max = int.MaxValue) => o[key] == null ? null : Count(o, key, path, null, max);
+
     public int? OptInt(JsonObject o, string key, string path)
     {
         var n = o[key];
@@ -82,7 +94,13 @@ internal sealed class TokenizerJson(string file)
         throw Error($"{path}.{key}", "an integer or null", n);
     }
 
-    private static double Num(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : double.NaN;
+    /// <summary>A JSON number as the Rust library reads it (<see cref="SerdeJsonFloat"/>); NaN when it is not a number it accepts.</summary>
+    private static double Num(JsonNode? n)
+    {
+        if (n is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return double.NaN;
+        string raw = v.TryGetValue(out JsonElement e) ? e.GetRawText() : v.ToJsonString();
+        return SerdeJsonFloat.TryParse(raw, out double d) ? d : double.NaN;
+    }
 
     // ---- whole file ----
 
@@ -96,7 +114,7 @@ internal sealed class TokenizerJson(string file)
             {
                 string p = $"added_tokens[{i}]";
                 var t = Obj(arr[i], p);
-                added.Add(new AddedToken(Int(t, "id", p), Str(t, "content", p), Bool(t, "special", p, false), Bool(t, "single_word", p, false),
+                added.Add(new AddedToken(Count(t, "id", p), Str(t, "content", p), Bool(t, "special", p, false), Bool(t, "single_word", p, false),
                     Bool(t, "lstrip", p, false), Bool(t, "rstrip", p, false), Bool(t, "normalized", p, !Bool(t, "special", p, false))));
             }
         }
@@ -126,7 +144,7 @@ internal sealed class TokenizerJson(string file)
             "Left" => TruncationDirection.Left,
             _ => throw Error(p + ".direction", "Right or Left", o["direction"]),
         };
-        return new TruncationOptions(Int(o, "max_length", p), strategy, Int(o, "stride", p, 0), dir);
+        return new TruncationOptions(Count(o, "max_length", p), strategy, Count(o, "stride", p, 0), dir);
     }
 
     private PaddingOptions LoadPadding(JsonObject o)
@@ -134,7 +152,7 @@ internal sealed class TokenizerJson(string file)
         const string p = "padding";
         int? length = null;
         var s = o["strategy"];
-        if (s is JsonObject so && so["Fixed"] != null) length = Int(so, "Fixed", p + ".strategy");
+        if (s is JsonObject so && so["Fixed"] != null) length = Count(so, "Fixed", p + ".strategy", max: PaddingOptions.MaxLength);
         else if (!(s is JsonValue sv && sv.TryGetValue(out string? ss) && ss == "BatchLongest") && s != null)
             throw Error(p + ".strategy", "\"BatchLongest\" or {\"Fixed\": n}", s);
         var dir = (OptStr(o, "direction", p) ?? "Right") switch
@@ -143,7 +161,8 @@ internal sealed class TokenizerJson(string file)
             "Left" => PaddingDirection.Left,
             _ => throw Error(p + ".direction", "Right or Left", o["direction"]),
         };
-        return new PaddingOptions(length, dir, OptInt(o, "pad_to_multiple_of", p), Int(o, "pad_id", p, 0), Int(o, "pad_type_id", p, 0),
+        return new PaddingOptions(length, dir, OptCount(o, "pad_to_multiple_of", p, PaddingOptions.MaxMultiple), Count(o, "pad_id", p, 0),
+            Count(o, "pad_type_id", p, 0),
             OptStr(o, "pad_token", p) ?? "[PAD]");
     }
 
@@ -164,13 +183,20 @@ internal sealed class TokenizerJson(string file)
         switch (type)
         {
             case "WordPiece":
-                return new WordPieceModel(Vocab(o, p), OptStr(o, "unk_token", p) ?? "[UNK]", OptStr(o, "continuing_subword_prefix", p) ?? "##",
-                    OptInt(o, "max_input_chars_per_word", p) ?? 100);
+            {
+                var vocab = Vocab(o, p);
+                return new WordPieceModel(vocab, Unk(o, p, vocab, "[UNK]")!, OptStr(o, "continuing_subword_prefix", p) ?? "##",
+                    OptCount(o, "max_input_chars_per_word", p) ?? 100);
+            }
             case "WordLevel":
-                return new WordLevelModel(Vocab(o, p), OptStr(o, "unk_token", p) ?? "<unk>");
+            {
+                var vocab = Vocab(o, p);
+                return new WordLevelModel(vocab, Unk(o, p, vocab, "<unk>")!);
+            }
             case "BPE":
             {
                 var vocab = Vocab(o, p);
+                Unk(o, p, vocab, null);
                 var merges = Merges(Arr(o["merges"], p + ".merges"), p + ".merges");
                 try
                 {
@@ -204,14 +230,27 @@ internal sealed class TokenizerJson(string file)
         }
     }
 
+    /// <summary>
+    /// The model's unk_token (or its default), which must be in the vocabulary: the Rust library fails on the first unknown
+    /// word otherwise; here the file is refused when it is read.
+    /// </summary>
+    private string? Unk(JsonObject o, string p, Dictionary<string, int> vocab, string? fallback)
+    {
+        string? unk = OptStr(o, "unk_token", p) ?? fallback;
+        if (unk != null && !vocab.ContainsKey(unk))
+            throw new TokenizerFormatException($"{_file}: at '{p}.unk_token': the unk token \"{Trim(unk)}\" is not in {p}.vocab " +
+                $"({vocab.Count} entries){(o["unk_token"] == null ? " (it is the default, as the key is absent)" : "")}");
+        return unk;
+    }
+
     private Dictionary<string, int> Vocab(JsonObject o, string p)
     {
         var v = Obj(o["vocab"], p + ".vocab");
         var d = new Dictionary<string, int>(v.Count);
         foreach (var (k, n) in v)
         {
-            if (n is not JsonValue jv || jv.GetValueKind() != JsonValueKind.Number || !jv.TryGetValue(out int id))
-                throw Error($"{p}.vocab[\"{Trim(k)}\"]", "an integer id", n);
+            if (n is not JsonValue jv || jv.GetValueKind() != JsonValueKind.Number || !jv.TryGetValue(out int id) || id < 0 || id == int.MaxValue)
+                throw Error($"{p}.vocab[\"{Trim(k)}\"]", "an integer id from 0 to 2147483646", n);
             d[k] = id;
         }
         return d;
@@ -254,8 +293,8 @@ internal sealed class TokenizerJson(string file)
             case "Lowercase": return new LowercaseNormalizer();
             case "StripAccents": return new StripAccentsNormalizer();
             case "Strip": return new StripNormalizer(Bool(o, "strip_left", p, true), Bool(o, "strip_right", p, true));
-            case "Replace": return new ReplaceNormalizer(Pattern(o, p), Str(o, "content", p));
-            case "Prepend": return new PrependNormalizer(Str(o, "prepend", p));
+            case "Replace": return new ReplaceNormalizer(Pattern(o, p), Inserted(o, "content", p));
+            case "Prepend": return new PrependNormalizer(Inserted(o, "prepend", p));
             case "Precompiled":
             {
                 var cm = o["precompiled_charsmap"];
@@ -284,10 +323,29 @@ internal sealed class TokenizerJson(string file)
         if (pat["Regex"] != null)
         {
             string re = Str(pat, "Regex", p + ".pattern");
-            try { return SplitPattern.FromRegex(re); }
-            catch (ArgumentException e) { throw new TokenizerFormatException($"{_file}: at '{p}.pattern.Regex': invalid regex: {e.Message}", e); }
+            string where = $"{_file}: at '{p}.pattern.Regex'";
+            try { return new RegexSplitPattern(re, where); }
+            catch (NotSupportedException e) { throw new TokenizerNotSupportedException($"{where}: regex \"{Trim(re)}\": {e.Message} is not supported"); }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                throw new TokenizerFormatException($"{where}: invalid regex \"{Trim(re)}\": {e.Message}", e);
+            }
         }
         throw Error(p + ".pattern", "{\"String\": ...} or {\"Regex\": ...}", pat);
+    }
+
+    /// <summary>The longest text a Replace or Prepend may insert: real files insert a character or two ("▁", " ").</summary>
+    public const int MaxInsertedLength = 1024;
+
+    /// <summary>
+    /// A string a normalizer or decoder inserts for every match: bounded, since each match multiplies the text by its
+    /// length (100,000 characters per space made a 2,700-character text 54 million characters long).
+    /// </summary>
+    private string Inserted(JsonObject o, string key, string p)
+    {
+        string s = Str(o, key, p);
+        if (s.Length > MaxInsertedLength) throw Error($"{p}.{key}", $"at most {MaxInsertedLength} characters", JsonValue.Create($"{s.Length} characters"));
+        return s;
     }
 
     // ---- pre-tokenizers ----
@@ -367,13 +425,16 @@ internal sealed class TokenizerJson(string file)
                     {
                         string sp = $"{p}.special_tokens[\"{k}\"]";
                         var so = Obj(v, sp);
-                        var ids = Arr(so["ids"], sp + ".ids").Select((x, i) => x is JsonValue xv && xv.TryGetValue(out int id) ? id : throw Error($"{sp}.ids[{i}]", "an integer", x)).ToArray();
+                        var ids = Arr(so["ids"], sp + ".ids").Select((x, i) => x is JsonValue xv && xv.GetValueKind() == JsonValueKind.Number && xv.TryGetValue(out int id) && id >= 0
+                            ? id : throw Error($"{sp}.ids[{i}]", "a non-negative integer", x)).ToArray();
                         var toks = Arr(so["tokens"], sp + ".tokens").Select((x, i) => x is JsonValue xv && xv.TryGetValue(out string? t) ? t : throw Error($"{sp}.tokens[{i}]", "a string", x)).ToArray();
+                        if (ids.Length != toks.Length)
+                            throw new TokenizerFormatException($"{_file}: at '{sp}': ids and tokens must have the same length (one token per id), found {ids.Length} ids and {toks.Length} tokens");
                         specials[k] = (ids, toks);
                     }
                 }
-                var single = Template(Arr(o["single"], p + ".single"), p + ".single", specials);
-                var pair = Template(Arr(o["pair"], p + ".pair"), p + ".pair", specials);
+                var single = Template(Arr(o["single"], p + ".single"), p + ".single", specials, allowB: false);
+                var pair = Template(Arr(o["pair"], p + ".pair"), p + ".pair", specials, allowB: true);
                 return new TemplateProcessor(single, pair, specials);
             }
             case "BertProcessing":
@@ -397,11 +458,12 @@ internal sealed class TokenizerJson(string file)
     private (string, int) TokenPair(JsonObject o, string key, string p)
     {
         var a = Arr(o[key], $"{p}.{key}");
-        if (a.Count == 2 && a[0] is JsonValue t && t.TryGetValue(out string? tok) && a[1] is JsonValue i && i.TryGetValue(out int id)) return (tok, id);
+        if (a.Count == 2 && a[0] is JsonValue t && t.TryGetValue(out string? tok) && a[1] is JsonValue i && i.GetValueKind() == JsonValueKind.Number
+            && i.TryGetValue(out int id) && id >= 0) return (tok, id);
         throw Error($"{p}.{key}", "[token, id]", a);
     }
 
-    private List<TemplatePiece> Template(JsonArray arr, string p, Dictionary<string, (int[], string[])> specials)
+    private List<TemplatePiece> Template(JsonArray arr, string p, Dictionary<string, (int[], string[])> specials, bool allowB)
     {
         var list = new List<TemplatePiece>();
         for (int i = 0; i < arr.Count; i++)
@@ -414,17 +476,17 @@ internal sealed class TokenizerJson(string file)
                 var id = Str(so, "id", ip + ".Sequence") switch
                 {
                     "A" => TemplateSequence.A,
-                    "B" => TemplateSequence.B,
-                    _ => throw Error(ip + ".Sequence.id", "\"A\" or \"B\"", so["id"]),
+                    "B" when allowB => TemplateSequence.B,
+                    _ => throw Error(ip + ".Sequence.id", allowB ? "\"A\" or \"B\"" : "\"A\" (the single template has one sequence)", so["id"]),
                 };
-                list.Add(new TemplatePiece(false, id, "", Int(so, "type_id", ip + ".Sequence", 0)));
+                list.Add(new TemplatePiece(false, id, "", Count(so, "type_id", ip + ".Sequence", 0)));
             }
             else if (o["SpecialToken"] is JsonNode st)
             {
                 var so = Obj(st, ip + ".SpecialToken");
                 string id = Str(so, "id", ip + ".SpecialToken");
                 if (!specials.ContainsKey(id)) throw Error(ip + ".SpecialToken.id", "a token listed in special_tokens", so["id"]);
-                list.Add(new TemplatePiece(true, default, id, Int(so, "type_id", ip + ".SpecialToken", 0)));
+                list.Add(new TemplatePiece(true, default, id, Count(so, "type_id", ip + ".SpecialToken", 0)));
             }
             else throw Error(ip, "{\"Sequence\": ...} or {\"SpecialToken\": ...}", o);
         }
@@ -446,16 +508,21 @@ internal sealed class TokenizerJson(string file)
                 if (rep.Length != 1) throw Error(p + ".replacement", "a single character", o["replacement"]);
                 return new MetaspaceDecoder(rep[0], Scheme(o, p));
             }
-            case "BPEDecoder": return new BpeDecoder(OptStr(o, "suffix", p) ?? "</w>");
+            case "BPEDecoder":
+            {
+                string suffix = OptStr(o, "suffix", p) ?? "</w>";
+                if (suffix.Length == 0) throw Error(p + ".suffix", "a non-empty suffix", o["suffix"]);
+                return new BpeDecoder(suffix);
+            }
             case "ByteFallback": return new ByteFallbackDecoder();
             case "Fuse": return new FuseDecoder();
             case "Strip":
             {
                 string c = Str(o, "content", p);
                 if (c.Length != 1) throw Error(p + ".content", "a single character", o["content"]);
-                return new StripDecoder(c[0], Int(o, "start", p, 0), Int(o, "stop", p, 0));
+                return new StripDecoder(c[0], Count(o, "start", p, 0), Count(o, "stop", p, 0));
             }
-            case "Replace": return new ReplaceDecoder(Pattern(o, p), Str(o, "content", p));
+            case "Replace": return new ReplaceDecoder(Pattern(o, p), Inserted(o, "content", p));
             case "Sequence":
             {
                 var arr = Arr(o["decoders"], p + ".decoders");

@@ -1,12 +1,16 @@
 using System.Globalization;
-using System.Text;
 
 namespace Microsoft.ML.Transformers.Tokenizers;
 
-/// <summary>Character classes with the definitions Rust's <c>char</c> methods use (White_Space, general categories).</summary>
+/// <summary>
+/// Character classes as Hugging Face's Rust tokenizers sees them, each from the table the Rust component uses
+/// (<see cref="UnicodeTables"/>): Rust's std for whitespace, lowercase and is_numeric, the unicode_categories crate for
+/// punctuation and Bert's control/mark tests, unicode-normalization-alignments for combining marks, Oniguruma for regex
+/// classes. Never .NET's character data, which follows another Unicode version.
+/// </summary>
 internal static class UnicodeInfo
 {
-    /// <summary>Rust <c>char::is_whitespace</c>: the Unicode White_Space property.</summary>
+    /// <summary>Rust <c>char::is_whitespace</c>: the Unicode White_Space property (stable since Unicode 6).</summary>
     public static bool IsWhitespace(int c) => c switch
     {
         >= 9 and <= 13 or 32 => true,
@@ -16,49 +20,52 @@ internal static class UnicodeInfo
         _ => false,
     };
 
-    public static UnicodeCategory Category(int cp) =>
-        cp < 0x10000 ? CharUnicodeInfo.GetUnicodeCategory((char)cp) : CharUnicodeInfo.GetUnicodeCategory(cp);
+    /// <summary>Oniguruma's general category (what the regex classes \p{L}, \p{N}... test).</summary>
+    public static UnicodeCategory Category(int cp) => UnicodeTables.Category(cp);
 
-    /// <summary>
-    /// Hugging Face's <c>is_other</c> (unicode_categories crate): Cc, Cf, Cs, Co. Its Cn table is generated from
-    /// UnicodeData.txt, which lists no unassigned code points, so unassigned characters (U+FFFF ...) are not "other".
-    /// </summary>
-    public static bool IsOther(int cp)
-    {
-        if (cp < 0x7F) return cp < 0x20;
-        var cat = Category(cp);
-        return cat is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse;
-    }
+    /// <summary>BertNormalizer's clean_text drops it: NUL, U+FFFD and unicode_categories' is_other (Cc, Cf, Co, Cs) but tab, LF, CR.</summary>
+    public static bool IsBertRemoved(int cp) => cp < 0x80 ? cp < 0x20 && cp is not (9 or 10 or 13) || cp == 0x7F : UnicodeTables.Has(cp, UnicodeTables.BertRemove);
 
+    /// <summary>Bert's and the Punctuation pre-tokenizer's <c>is_punc</c>: ASCII punctuation or unicode_categories' punctuation.</summary>
     public static bool IsPunctuation(int cp)
     {
         if (cp < 0x80) return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-        var cat = Category(cp);
-        return cat is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation
-            or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation
-            or UnicodeCategory.OtherPunctuation;
+        return UnicodeTables.Has(cp, UnicodeTables.Punct);
     }
 
+    /// <summary>Oniguruma's \p{L}.</summary>
     public static bool IsLetter(int cp)
     {
         if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a';
-        var cat = Category(cp);
-        return cat <= UnicodeCategory.OtherLetter;
+        return Category(cp) <= UnicodeCategory.OtherLetter;
     }
 
-    public static bool IsNumber(int cp)
+    /// <summary>Oniguruma's \p{N}.</summary>
+    public static bool IsRegexNumber(int cp)
     {
         if (cp < 0x80) return (uint)(cp - '0') <= 9;
-        var cat = Category(cp);
-        return cat is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber;
+        return Category(cp) is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber;
     }
 
-    public static bool IsAlphanumeric(int cp) => IsLetter(cp) || IsNumber(cp);
+    /// <summary>Rust <c>char::is_numeric</c> (the Digits pre-tokenizer).</summary>
+    public static bool IsNumeric(int cp)
+    {
+        if (cp < 0x80) return (uint)(cp - '0') <= 9;
+        return UnicodeTables.Has(cp, UnicodeTables.Numeric);
+    }
 
-    public static bool IsNonSpacingMark(int cp) => cp >= 0x300 && Category(cp) == UnicodeCategory.NonSpacingMark;
+    /// <summary>Oniguruma's \w (Alphabetic, marks, decimal digits, connector punctuation, join controls).</summary>
+    public static bool IsRegexWord(int cp)
+    {
+        if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a' || (uint)(cp - '0') <= 9 || cp == '_';
+        return UnicodeTables.Has(cp, UnicodeTables.RegexWord);
+    }
 
-    public static bool IsMark(int cp) => cp >= 0x300 && Category(cp) is UnicodeCategory.NonSpacingMark
-        or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
+    /// <summary>unicode_categories' is_mark_nonspacing (BertNormalizer's strip_accents).</summary>
+    public static bool IsNonSpacingMark(int cp) => cp >= 0x300 && UnicodeTables.Has(cp, UnicodeTables.Nonspacing);
+
+    /// <summary>unicode-normalization-alignments' is_combining_mark (the StripAccents normalizer).</summary>
+    public static bool IsCombiningMark(int cp) => cp >= 0x300 && UnicodeTables.Has(cp, UnicodeTables.Combining);
 
     public static bool IsChineseChar(int c) =>
         (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF)
@@ -66,16 +73,20 @@ internal static class UnicodeInfo
         || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 
     /// <summary>
-    /// Rust <c>char::to_lowercase</c> (full mapping, no context): one or two code points written to
+    /// Rust <c>char::to_lowercase</c> (full mapping, no context): one to three code points written to
     /// <paramref name="dst"/>; returns the count.
     /// </summary>
     public static int ToLower(int cp, Span<int> dst)
     {
         if (cp < 0x80) { dst[0] = (uint)(cp - 'A') <= 'Z' - 'A' ? cp + 32 : cp; return 1; }
-        if (cp == 0x130) { dst[0] = 'i'; dst[1] = 0x307; return 2; }
-        if (cp < 0x10000) { dst[0] = char.ToLowerInvariant((char)cp); return 1; }
-        var r = Rune.ToLowerInvariant(new Rune(cp));
-        dst[0] = r.Value;
-        return 1;
+        return UnicodeTables.ToLower(cp, dst);
+    }
+
+    /// <summary>The regex crate's \w (Alphabetic, marks, decimal numbers, connector punctuation, join controls): the
+    /// Whitespace pre-tokenizer and the single_word rule of added tokens use it.</summary>
+    public static bool IsRustWord(int cp)
+    {
+        if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a' || (uint)(cp - '0') <= 9 || cp == '_';
+        return UnicodeTables.Has(cp, UnicodeTables.RustWord);
     }
 }

@@ -155,9 +155,18 @@ public class PretrainedConfigTests
     }
 
     [TestMethod]
+    public void LabelNamedTwiceKeepsItsLastIdLikePython()
+    {
+        // found by the fuzz suite: the generated inverse threw ArgumentException
+        var c = AutoConfig.FromJson("""{"model_type": "bert", "id2label": {"0": "A", "1": "B", "2": "A"}}""", "dup");
+        Assert.AreEqual(2, c.Label2Id["A"]);
+        Assert.AreEqual(3, c.NumLabels);
+    }
+
+    [TestMethod]
     public void DuplicateKeysKeepTheLastLikePython()
     {
-        var c = (BertConfig)AutoConfig.FromJson("""{"model_type": "bert", "hidden_size": 1, "hidden_size": 2}""", "dup");
+        var c = (BertConfig)AutoConfig.FromJson("""{"model_type": "bert", "num_attention_heads": 1, "hidden_size": 1, "hidden_size": 2}""", "dup");
         Assert.AreEqual(2, c.HiddenSize);
     }
 }

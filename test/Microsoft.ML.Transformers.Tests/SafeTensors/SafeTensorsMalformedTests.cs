@@ -99,6 +99,40 @@ public class SafeTensorsMalformedTests
         Assert.IsEmpty(file.Tensors);
     }
 
+    /// <summary>Issue 13, item 18: malformed names end in SafeTensorsFormatException, not InvalidOperationException / ArgumentException.</summary>
+    [TestMethod]
+    public void InvalidUtf8OrUnicodeInNamesIsAFormatError()
+    {
+        using var tmp = new TempFolder();
+        var path = tmp.File("utf8.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes("{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".Replace("\xff", "#"));
+        header[3] = 0xC3; // a lead byte followed by '"': not UTF-8
+        using (var s = File.Create(path)) { s.Write(BitConverter.GetBytes((ulong)header.Length)); s.Write(header); s.Write(new byte[4]); }
+        var ex = Assert.ThrowsExactly<SafeTensorsFormatException>(() => SafeTensorsFile.Open(path));
+        StringAssert.Contains(ex.Message, "not valid UTF-8");
+        StringAssert.Contains(ex.Message, "byte 3");
+
+        var surrogate = tmp.File("surrogate.safetensors");
+        WriteRaw(surrogate, """{"w\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 4);
+        ex = Assert.ThrowsExactly<SafeTensorsFormatException>(() => SafeTensorsFile.Open(surrogate));
+        StringAssert.Contains(ex.Message, "not valid Unicode");
+    }
+
+    [TestMethod]
+    public void ShardNamesThatAreNotFileNamesAreAFormatError()
+    {
+        using var tmp = new TempFolder();
+        foreach (var name in new[] { "model\\u0000.safetensors", "model\\u0001x.safetensors" }) // JSON escapes
+        {
+            File.WriteAllText(tmp.File("model.safetensors.index.json"), "{\"weight_map\": {\"w\": \"" + name + "\"}}");
+            var ex = Assert.ThrowsExactly<SafeTensorsFormatException>(() => SafeTensorsCheckpoint.Open(tmp.Path));
+            StringAssert.Contains(ex.Message, "model.safetensors.index.json");
+            StringAssert.Contains(ex.Message, "weight_map.w");
+        }
+        File.WriteAllBytes(tmp.File("model.safetensors.index.json"), [.. "{\"weight_map\": {\"w\": \"m"u8, 0xFF, .. ".safetensors\"}}"u8]);
+        Assert.ThrowsExactly<SafeTensorsFormatException>(() => SafeTensorsCheckpoint.Open(tmp.Path));
+    }
+
     private static void WriteRaw(string path, string header, int dataBytes)
     {
         var h = System.Text.Encoding.UTF8.GetBytes(header);

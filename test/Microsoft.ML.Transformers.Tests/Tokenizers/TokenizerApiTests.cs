@@ -7,7 +7,7 @@ namespace Microsoft.ML.Transformers.Tests.Tokenizers;
 [TestClass]
 public class TokenizerApiTests
 {
-    private static string TokenizerJson(string name) => File.ReadAllText(Path.Combine(TokenizerGoldens.SharedFolder(name), "tokenizer.json"));
+    private static string TokenizerJson(string name) => File.ReadAllText(Path.Combine(TokenizerGoldens.Folder(name), "tokenizer.json"));
 
     [TestMethod]
     public void MalformedJsonNamesFileAndPosition()
@@ -37,7 +37,7 @@ public class TokenizerApiTests
     public void AmbiguousMergeIsRejectedWithItsIndex()
     {
         // llama2's file holds merges like "   " that Hugging Face 0.23 also refuses to split.
-        var json = TokenizerJson("llama2"); // outside the lambda: without ../shared the test is inconclusive, not failed
+        var json = TokenizerJson("llama2");
         var e = Assert.ThrowsExactly<TokenizerFormatException>(() => Tokenizer.FromJson(json, "llama2/tokenizer.json"));
         StringAssert.Contains(e.Message, "model.merges[");
         StringAssert.Contains(e.Message, "two parts separated by one space");
@@ -80,7 +80,7 @@ public class TokenizerApiTests
     [TestMethod]
     public void SpecialTokensAndConfig()
     {
-        var bert = AutoTokenizer.FromPretrained(TokenizerGoldens.SharedFolder("bert-base-uncased"));
+        var bert = AutoTokenizer.FromPretrained(TokenizerGoldens.Folder("bert-base-uncased"));
         Assert.AreEqual(101, bert.ClsTokenId);
         Assert.AreEqual(102, bert.SepTokenId);
         Assert.AreEqual(0, bert.PadTokenId);
@@ -91,20 +91,20 @@ public class TokenizerApiTests
         Assert.AreEqual(7592, bert.TokenToId("hello"));
         Assert.IsTrue(bert.IsSpecialId(101));
 
-        var t5 = AutoTokenizer.FromPretrained(TokenizerGoldens.SharedFolder("t5-small"));
-        var cfg = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(TokenizerGoldens.SharedFolder("t5-small"), "tokenizer_config.json")))!;
+        var t5 = AutoTokenizer.FromPretrained(TokenizerGoldens.Folder("t5-small"));
+        var cfg = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(TokenizerGoldens.Folder("t5-small"), "tokenizer_config.json")))!;
         Assert.AreEqual(cfg["model_max_length"]!.GetValue<int>(), t5.ModelMaxLength);
         Assert.AreEqual(0, t5.PadTokenId);
         Assert.AreEqual(1, t5.EosTokenId);
         Assert.AreEqual(2, t5.UnkTokenId);
 
-        var roberta = AutoTokenizer.FromPretrained(TokenizerGoldens.SharedFolder("roberta-base"));
+        var roberta = AutoTokenizer.FromPretrained(TokenizerGoldens.Folder("roberta-base"));
         Assert.AreEqual(0, roberta.ClsTokenId);
         Assert.AreEqual(2, roberta.SepTokenId);
         Assert.AreEqual(1, roberta.PadTokenId);
         Assert.AreEqual(50264, roberta.MaskTokenId);
 
-        var gpt2 = AutoTokenizer.FromPretrained(TokenizerGoldens.SharedFolder("gpt2"));
+        var gpt2 = AutoTokenizer.FromPretrained(TokenizerGoldens.Folder("gpt2"));
         Assert.AreEqual(50256, gpt2.EosTokenId);
     }
 
@@ -141,7 +141,7 @@ public class TokenizerApiTests
     {
         foreach (var name in new[] { "bert-base-uncased", "t5-small", "gpt2", "clip" })
         {
-            var tok = AutoTokenizer.FromPretrained(TokenizerGoldens.SharedFolder(name));
+            var tok = AutoTokenizer.FromPretrained(TokenizerGoldens.Folder(name));
             tok.Truncation = new TruncationOptions(16, Stride: 2);
             tok.Padding = new PaddingOptions(Length: 20, PadId: 0, PadToken: "<pad>");
             string dir = Path.Combine(Path.GetTempPath(), "mlt-tok-" + Guid.NewGuid().ToString("N"));

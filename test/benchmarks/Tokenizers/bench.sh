@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side encode throughput: ours vs Hugging Face's Rust tokenizers (npm tokenizers@0.23.2), same corpus and
 # settings, single-threaded and on all cores, for bert-base-uncased, roberta-base and t5-small.
-# Needs: node + artifacts/oracles (eng/install-deps.sh --oracles), Debian fortunes-* packages, ../shared/data/tokenizers.
+# Needs: node + artifacts/oracles (eng/install-deps.sh --oracles), Debian fortunes-* packages; the tokenizer files
+# are the committed copies in test/fixtures/tokenizers/files (MLT_TOKENIZER_DATA names another folder).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
-data="${MLT_TOKENIZER_DATA:-$repo/../shared/data/tokenizers}"
+data="${MLT_TOKENIZER_DATA:-$("$repo/test/fixtures/tokenizers/files/unpack.sh")}"
 out="$repo/artifacts/bench/tokenizers"
 mkdir -p "$out"
 if [ ! -d /usr/share/games/fortunes ] && command -v apt-get >/dev/null; then

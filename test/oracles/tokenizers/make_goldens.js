@@ -1,6 +1,8 @@
 // Writes the tokenizer parity goldens with Hugging Face's Rust `tokenizers` (npm tokenizers@0.23.2).
 //   cd <repo> && npm install --prefix artifacts/oracles --ignore-scripts tokenizers@0.23.2
-//   node test/oracles/tokenizers/make_goldens.js [../shared/data/tokenizers]
+//   node test/oracles/tokenizers/make_goldens.js [data-dir]
+// The tokenizer files are read from the committed gzipped copies in test/fixtures/tokenizers/files (or from
+// data-dir, a folder of plain <name>/<file> copies, when given).
 // Output: test/fixtures/tokenizers/corpus.jsonl.gz (the seeded corpus) and golden/<name>.jsonl.gz.
 // Offsets: the node binding reports offsets in Unicode code points; .NET strings index UTF-16 code
 // units, so every offset is converted here to UTF-16 indices into the text (or the pair) it refers to.
@@ -20,7 +22,14 @@ const SEED = 12345, COUNT = 5000, TP_COUNT = 800;
 const FULL = 200, FULL_TP = 12;
 const crypto = require('crypto');
 const ALL_FULL = process.argv.includes('--full');
-const dataDir = path.resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) || path.join(repo, '../shared/data/tokenizers'));
+const dataArg = process.argv.slice(2).find((a) => !a.startsWith('--'));
+const dataDir = dataArg ? path.resolve(dataArg) : null;
+const filesDir = path.join(repo, 'test/fixtures/tokenizers/files');
+// One tokenizer file as text: data-dir/<name>/<file> when given, else the committed <file>.gz.
+function readData(name, file) {
+  if (dataDir) return fs.readFileSync(path.join(dataDir, name, file), 'utf8');
+  return zlib.gunzipSync(fs.readFileSync(path.join(filesDir, name, file + '.gz'))).toString('utf8');
+}
 const outDir = path.join(repo, 'test/fixtures/tokenizers');
 const NAMES = ['bert-base-uncased', 'bert-base-cased', 'all-minilm-l6-v2', 'roberta-base', 't5-small', 'llama2', 'clip', 'gpt2'];
 // component variants (test/fixtures/tokenizers/variants.json) run on the first VARIANT_COUNT corpus items
@@ -43,7 +52,7 @@ delete VARIANTS._comment;
 
 function load(name) {
   if (VARIANTS[name]) return tk.Tokenizer.fromString(JSON.stringify(variantJson(name)));
-  const json = JSON.parse(fs.readFileSync(path.join(dataDir, name, 'tokenizer.json'), 'utf8'));
+  const json = JSON.parse(readData(name, 'tokenizer.json'));
   repairMerges(json);
   return tk.Tokenizer.fromString(JSON.stringify(json));
 }
@@ -51,7 +60,7 @@ function load(name) {
 // A variant: base tokenizer.json with top-level keys and model keys replaced and added tokens appended.
 function variantJson(name) {
   const v = VARIANTS[name];
-  const json = JSON.parse(fs.readFileSync(path.join(dataDir, v.base, 'tokenizer.json'), 'utf8'));
+  const json = JSON.parse(readData(v.base, 'tokenizer.json'));
   repairMerges(json);
   for (const [k, val] of Object.entries(v.set || {})) json[k] = val;
   for (const [k, val] of Object.entries(v.model_set || {})) { if (val === null) delete json.model[k]; else json.model[k] = val; }
@@ -76,9 +85,8 @@ function repairMerges(json) {
 }
 // The same tokenizer.json that Tokenizer.FromVocabAndMerges builds on the .NET side (GPT2TokenizerFast's layout).
 async function loadGpt2() {
-  const dir = path.join(dataDir, 'gpt2');
-  const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'));
-  const merges = fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8').split('\n')
+  const vocab = JSON.parse(readData('gpt2', 'vocab.json'));
+  const merges = readData('gpt2', 'merges.txt').split('\n')
     .filter((l, i) => l.length > 0 && !(i === 0 && l.startsWith('#version'))).map((l) => l.split(' '));
   const bl = (prefix, trim) => ({ type: 'ByteLevel', add_prefix_space: prefix, trim_offsets: trim, use_regex: true });
   const root = {
@@ -94,7 +102,7 @@ async function loadGpt2() {
 // BERT from a plain vocab.txt (what BertTokenizerFast builds; the .NET side: Tokenizer.FromWordPieceVocab).
 // The vocab.txt is bert-base-uncased's vocabulary written one token per line in id order.
 function loadBertVocabTxt() {
-  const json = JSON.parse(fs.readFileSync(path.join(dataDir, 'bert-base-uncased', 'tokenizer.json'), 'utf8'));
+  const json = JSON.parse(readData('bert-base-uncased', 'tokenizer.json'));
   const tokens = Object.entries(json.model.vocab).sort((a, b) => a[1] - b[1]).map((e) => e[0]);
   const file = path.join(repo, 'artifacts', 'bert-vocab.txt');
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -216,4 +224,5 @@ function writeGz(file, lines) {
   fs.renameSync(tmp, file);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { load, loadGpt2, loadBertVocabTxt, record, canon, digest, readData, repairMerges, writeGz, tk, repo };
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });

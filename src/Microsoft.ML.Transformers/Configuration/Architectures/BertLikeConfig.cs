@@ -34,6 +34,37 @@ public abstract class BertLikeConfig : PretrainedConfig
         ["classifier_dropout"] = null,
     };
 
+    /// <summary>Largest sizes accepted: far beyond released BERT-style checkpoints, well short of exhausting memory.</summary>
+    public const int MaxVocabSize = 1 << 24, MaxHiddenSize = 1 << 16, MaxLayers = 1024, MaxIntermediateSize = 1 << 18,
+        MaxPositions = 1 << 20, MaxTypeVocabSize = 1 << 16;
+
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        CheckRange("vocab_size", Get<long>("vocab_size"), 1, MaxVocabSize);
+        long hidden = Get<long>("hidden_size");
+        CheckRange("hidden_size", hidden, 1, MaxHiddenSize);
+        CheckRange("num_hidden_layers", Get<long>("num_hidden_layers"), 0, MaxLayers);
+        long heads = Get<long>("num_attention_heads");
+        CheckRange("num_attention_heads", heads, 1, hidden, " (at most hidden_size)");
+        if (hidden % heads != 0)
+        {
+            throw new ConfigException(Source, "num_attention_heads",
+                $"hidden_size {hidden} is not a multiple of num_attention_heads {heads} (each head gets hidden_size / num_attention_heads).");
+        }
+        CheckRange("intermediate_size", Get<long>("intermediate_size"), 1, MaxIntermediateSize);
+        CheckRange("max_position_embeddings", Get<long>("max_position_embeddings"), 1, MaxPositions);
+        CheckRange("type_vocab_size", Get<long>("type_vocab_size"), 0, MaxTypeVocabSize);
+        if (Get<long?>("pad_token_id") is long pad)
+        {
+            CheckRange("pad_token_id", pad, 0, Get<long>("vocab_size") - 1, " (an id of the vocabulary)");
+        }
+        CheckActivation("hidden_act");
+        CheckProbability("hidden_dropout_prob", Get<double?>("hidden_dropout_prob"));
+        CheckProbability("attention_probs_dropout_prob", Get<double?>("attention_probs_dropout_prob"));
+        CheckProbability("classifier_dropout", Get<double?>("classifier_dropout"));
+    }
+
     /// <summary><c>vocab_size</c>.</summary>
     public int VocabSize { get => Get<int>("vocab_size"); set => Set("vocab_size", value); }
 

@@ -37,6 +37,32 @@ public sealed class DistilBertConfig : PretrainedConfig
     {
     }
 
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        CheckRange("vocab_size", Get<long>("vocab_size"), 1, BertLikeConfig.MaxVocabSize);
+        long dim = Get<long>("dim");
+        CheckRange("dim", dim, 1, BertLikeConfig.MaxHiddenSize);
+        CheckRange("n_layers", Get<long>("n_layers"), 0, BertLikeConfig.MaxLayers);
+        long heads = Get<long>("n_heads");
+        CheckRange("n_heads", heads, 1, dim, " (at most dim)");
+        if (dim % heads != 0)
+        {
+            throw new ConfigException(Source, "n_heads", $"dim {dim} is not a multiple of n_heads {heads} (each head gets dim / n_heads).");
+        }
+        CheckRange("hidden_dim", Get<long>("hidden_dim"), 1, BertLikeConfig.MaxIntermediateSize);
+        CheckRange("max_position_embeddings", Get<long>("max_position_embeddings"), 1, BertLikeConfig.MaxPositions);
+        if (Get<long?>("pad_token_id") is long pad)
+        {
+            CheckRange("pad_token_id", pad, 0, Get<long>("vocab_size") - 1, " (an id of the vocabulary)");
+        }
+        CheckActivation("activation");
+        CheckProbability("dropout", Get<double?>("dropout"));
+        CheckProbability("attention_dropout", Get<double?>("attention_dropout"));
+        CheckProbability("qa_dropout", Get<double?>("qa_dropout"));
+        CheckProbability("seq_classif_dropout", Get<double?>("seq_classif_dropout"));
+    }
+
     /// <summary><c>vocab_size</c>.</summary>
     public int VocabSize { get => Get<int>("vocab_size"); set => Set("vocab_size", value); }
 

@@ -36,7 +36,10 @@ public sealed class WordPieceDecoder(string prefix, bool cleanup) : Decoder
         return r;
     }
 
-    /// <summary>The English detokenization rules of Hugging Face (<c>clean_up_tokenization</c>).</summary>
+    /// <summary>
+    /// The Rust WordPiece decoder's per-token clean-up (decoders/wordpiece.rs <c>cleanup</c>). It has one rule more than
+    /// transformers' <see cref="Tokenizer.CleanUpTokenization"/>: " do not" to " don't", harmless on one token.
+    /// </summary>
     public static string CleanUp(string s) => s.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",")
         .Replace(" ' ", "'").Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" do not", " don't").Replace(" 's", "'s")
         .Replace(" 've", "'ve").Replace(" 're", "'re");
@@ -47,18 +50,16 @@ public sealed class ByteLevelDecoder : Decoder
     public override List<string> DecodeChain(List<string> tokens)
     {
         var bytes = new List<byte>();
-        Span<byte> tmp = stackalloc byte[4];
+        var utf8 = new byte[64];
         foreach (var t in tokens)
         {
-            int i = 0;
-            while (i < t.Length)
-            {
-                if (ByteLevel.CharToByte.TryGetValue(t[i], out byte b)) { bytes.Add(b); i++; continue; }
-                int cp = NormalizedText.RuneAt(t, i, out int w);
-                i += w;
-                int n = new Rune(cp).EncodeToUtf8(tmp);
-                for (int k = 0; k < n; k++) bytes.Add(tmp[k]);
-            }
+            bool mapped = true;
+            foreach (char c in t) if (!ByteLevel.CharToByte.ContainsKey(c)) { mapped = false; break; }
+            if (mapped) { foreach (char c in t) bytes.Add(ByteLevel.CharToByte[c]); continue; }
+            int n = System.Text.Encoding.UTF8.GetMaxByteCount(t.Length);
+            if (utf8.Length < n) utf8 = new byte[n];
+            n = System.Text.Encoding.UTF8.GetBytes(t, utf8);
+            for (int k = 0; k < n; k++) bytes.Add(utf8[k]);
         }
         return [System.Text.Encoding.UTF8.GetString(bytes.ToArray())];
     }

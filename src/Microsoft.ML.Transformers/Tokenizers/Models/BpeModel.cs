@@ -99,7 +99,9 @@ public sealed class BpeModel : TokenizerModel
         sym.Clear();
         int unkId = -1, unkLen = 0;
         bool haveUnk = false;
-        Span<char> buf = stackalloc char[64 + (ContinuingSubwordPrefix?.Length ?? 0) + (EndOfWordSuffix?.Length ?? 0)];
+        // prefix + one character + suffix; the prefix and suffix come from the file, so only a small buffer goes on the stack
+        int need = 2 + (ContinuingSubwordPrefix?.Length ?? 0) + (EndOfWordSuffix?.Length ?? 0);
+        Span<char> buf = need <= 128 ? stackalloc char[128] : new char[need];
         scoped ReadOnlySpan<char> s;
         int i = 0;
         while (i < w.Length)
@@ -147,7 +149,8 @@ public sealed class BpeModel : TokenizerModel
     /// </summary>
     private bool TryAddBytes(ReadOnlySpan<char> s, SymbolBuffer sym, int charLength)
     {
-        Span<byte> bytes = stackalloc byte[s.Length * 3 + 4];
+        int need = System.Text.Encoding.UTF8.GetMaxByteCount(s.Length);
+        Span<byte> bytes = need <= 256 ? stackalloc byte[256] : new byte[need];
         int n = System.Text.Encoding.UTF8.GetBytes(s, bytes);
         for (int b = 0; b < n; b++) if (_byteIds[bytes[b]] < 0) return false;
         int start = sym.Count;

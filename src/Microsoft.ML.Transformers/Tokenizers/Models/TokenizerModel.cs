@@ -52,18 +52,30 @@ internal sealed class Vocab
 {
     public readonly Dictionary<string, int> ToId;
     public readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup;
-    public readonly string?[] ToToken;
+    private readonly string?[] _dense;
+    private readonly Dictionary<int, string>? _sparse;
 
     public Vocab(Dictionary<string, int> map)
     {
         ToId = map;
         Lookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
-        int max = -1;
+        long max = -1;
         foreach (var v in map.Values) if (v > max) max = v;
-        ToToken = new string?[max + 1];
-        foreach (var (k, v) in map) if (v >= 0) ToToken[v] = k;
+        // ids index an array when they are about as many as the entries; a file may also hold sparse ids (up to 2^31-2),
+        // which must not allocate by the largest one
+        if (max < 2L * map.Count + 1024)
+        {
+            _dense = new string?[max + 1];
+            foreach (var (k, v) in map) if (v >= 0) _dense[v] = k;
+        }
+        else
+        {
+            _dense = [];
+            _sparse = new Dictionary<int, string>(map.Count);
+            foreach (var (k, v) in map) if (v >= 0) _sparse[v] = k;
+        }
     }
 
     public bool TryGet(ReadOnlySpan<char> key, out int id) => Lookup.TryGetValue(key, out id);
-    public string? Token(int id) => (uint)id < (uint)ToToken.Length ? ToToken[id] : null;
+    public string? Token(int id) => (uint)id < (uint)_dense.Length ? _dense[id] : _sparse != null && _sparse.TryGetValue(id, out var t) ? t : null;
 }

@@ -116,7 +116,8 @@ public sealed class UnigramModel : TokenizerModel
             var piece = s[a..b];
             if (_lookup.TryGetValue(piece, out int id)) { sink.Add(id, a, b); continue; }
             if (ByteFallback && TryBytes(piece, a, b, sink)) continue;
-            if (UnkId is not int unk) throw new InvalidOperationException("Unigram: a piece is unknown and the model has no unk_id");
+            if (UnkId is not int unk)
+                throw new TokenizerFormatException($"Unigram: '{piece.ToString()}' is not in the vocabulary and the model has no unk_id (model.unk_id), so it cannot be encoded");
             sink.Add(unk, a, b, piece.ToString());
         }
     }

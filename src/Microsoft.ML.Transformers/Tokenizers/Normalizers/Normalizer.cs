@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
-
 namespace Microsoft.ML.Transformers.Tokenizers;
 
 /// <summary>A normalizer from tokenizer.json's <c>normalizer</c> block. Rewrites text while keeping alignments.</summary>
@@ -38,13 +35,47 @@ public sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bool
 
     internal override void Normalize(NormalizedText text, NormalizedText scratch)
     {
-        // One pass: every output character derives from one input code point and takes its alignment,
-        // which is what the four chained Hugging Face transforms produce.
+        // Hugging Face chains four transforms: clean, Chinese padding, NFD + drop nonspacing marks, lowercase. Every
+        // output character of clean, padding and lowercase derives from one input code point and takes its alignment,
+        // so those run as one pass. Stripping accents decomposes and reorders (its alignments follow output positions),
+        // so when the text has anything to decompose or reorder it runs as the exact chain.
+        bool exact = StripAccents && NeedsDecomposition(text.Span);
+        OnePass(text, scratch, stripMarks: StripAccents && !exact, lower: Lowercase && !exact);
+        if (!exact) return;
+        var changes = t_changes ??= new List<(int Cp, int Change)>(64);
+        UnicodeNormalization.Normalize(text.Span, compat: false, compose: false, changes);
+        var w = new TransformWriter(text, scratch);
+        foreach (var (cp, change) in changes)
+        {
+            if (UnicodeInfo.IsNonSpacingMark(cp)) w.Skip(1 - change); // dropped (as Hugging Face's filter): consumes what it stood for
+            else w.Apply(cp, change);
+        }
+        text.Swap(scratch);
+        if (Lowercase) LowercaseNormalizer.Lower(text, scratch);
+    }
+
+    [ThreadStatic] private static List<(int Cp, int Change)>? t_changes;
+
+    private static bool NeedsDecomposition(ReadOnlySpan<char> s)
+    {
+        int i = 0;
+        while (i < s.Length)
+        {
+            if (s[i] < 0xC0) { i++; continue; }
+            int cp = NormalizedText.RuneAt(s, i, out int w);
+            i += w;
+            if ((UnicodeTables.Info(cp) & UnicodeTables.NfdUnstable) != 0) return true;
+        }
+        return false;
+    }
+
+    private void OnePass(NormalizedText text, NormalizedText scratch, bool stripMarks, bool lower)
+    {
         scratch.Clear(text.OriginStart);
         scratch.Ensure(text.Length + 8);
         var chars = text.Chars;
         int n = text.Length;
-        Span<int> low = stackalloc int[2];
+        Span<int> low = stackalloc int[3];
         int i = 0;
         while (i < n)
         {
@@ -54,7 +85,7 @@ public sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bool
             {
                 if (ch >= 0x20 && ch != 0x7F)
                 {
-                    scratch.Append(Lowercase && (uint)(ch - 'A') <= 'Z' - 'A' ? (char)(ch + 32) : ch, s, e);
+                    scratch.Append(lower && (uint)(ch - 'A') <= 'Z' - 'A' ? (char)(ch + 32) : ch, s, e);
                 }
                 else if (!CleanText) scratch.Append(ch, s, e);
                 else if (ch is '\t' or '\n' or '\r') scratch.Append(' ', s, e);
@@ -66,47 +97,39 @@ public sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bool
             i += w;
             if (CleanText)
             {
-                if (cp == 0xFFFD || UnicodeInfo.IsOther(cp)) continue;
+                if (UnicodeInfo.IsBertRemoved(cp)) continue;
                 if (UnicodeInfo.IsWhitespace(cp)) { scratch.Append(' ', s, e); continue; }
             }
             if (HandleChineseChars && UnicodeInfo.IsChineseChar(cp))
             {
                 scratch.Append(' ', s, e);
-                scratch.AppendRune(Lowercase ? LowerOne(cp, low) : cp, s, e);
+                EmitLower(scratch, cp, s, e, low, lower);
                 scratch.Append(' ', s, e);
                 continue;
             }
-            if (StripAccents && cp >= 0xC0)
-            {
-                foreach (int d in Decompositions.Nfd(cp))
-                {
-                    if (UnicodeInfo.IsNonSpacingMark(d)) continue;
-                    EmitLower(scratch, d, s, e, low);
-                }
-                continue;
-            }
-            if (StripAccents && UnicodeInfo.IsNonSpacingMark(cp)) continue;
-            EmitLower(scratch, cp, s, e, low);
+            if (stripMarks && UnicodeInfo.IsNonSpacingMark(cp)) continue;
+            EmitLower(scratch, cp, s, e, low, lower);
         }
         text.Swap(scratch);
     }
 
-    private void EmitLower(NormalizedText dst, int cp, int s, int e, Span<int> low)
+    private static void EmitLower(NormalizedText dst, int cp, int s, int e, Span<int> low, bool lower)
     {
-        if (!Lowercase) { dst.AppendRune(cp, s, e); return; }
+        if (!lower) { dst.AppendRune(cp, s, e); return; }
         int k = UnicodeInfo.ToLower(cp, low);
         for (int j = 0; j < k; j++) dst.AppendRune(low[j], s, e);
     }
-
-    private static int LowerOne(int cp, Span<int> low) { UnicodeInfo.ToLower(cp, low); return low[0]; }
 }
 
 public sealed class LowercaseNormalizer : Normalizer
 {
-    internal override void Normalize(NormalizedText text, NormalizedText scratch)
+    internal override void Normalize(NormalizedText text, NormalizedText scratch) => Lower(text, scratch);
+
+    /// <summary>Rust's <c>to_lowercase</c> per character; extra characters of a mapping are inserted.</summary>
+    internal static void Lower(NormalizedText text, NormalizedText scratch)
     {
         var w = new TransformWriter(text, scratch);
-        Span<int> low = stackalloc int[2];
+        Span<int> low = stackalloc int[3];
         var span = text.Span;
         int i = 0;
         while (i < span.Length)
@@ -121,7 +144,7 @@ public sealed class LowercaseNormalizer : Normalizer
     }
 }
 
-/// <summary>Removes combining marks (Mn, Mc, Me, as Hugging Face's <c>is_combining_mark</c>); use after NFD/NFKD.</summary>
+/// <summary>Removes combining marks (Hugging Face's <c>is_combining_mark</c>); use after NFD/NFKD.</summary>
 public sealed class StripAccentsNormalizer : Normalizer
 {
     internal override void Normalize(NormalizedText text, NormalizedText scratch)
@@ -133,7 +156,7 @@ public sealed class StripAccentsNormalizer : Normalizer
         {
             int cp = NormalizedText.RuneAt(span, i, out int width);
             i += width;
-            if (UnicodeInfo.IsMark(cp)) w.Skip(1); else w.Replace(cp);
+            if (UnicodeInfo.IsCombiningMark(cp)) w.Skip(1); else w.Replace(cp);
         }
         text.Swap(scratch);
     }
@@ -207,138 +230,26 @@ public sealed class ReplaceNormalizer(SplitPattern pattern, string content) : No
 
 public enum UnicodeForm { NFC, NFD, NFKC, NFKD }
 
-/// <summary>Unicode normalization forms, applied per segment (a starter with its following marks).</summary>
+/// <summary>
+/// Unicode normalization forms with the character data and the alignment rule of Hugging Face's tokenizers
+/// (<see cref="UnicodeNormalization"/>): the i-th output character that is not an insertion takes the alignment of the
+/// next input character, so marks that canonical ordering moves take the alignments of the positions they move to.
+/// </summary>
 public sealed class UnicodeNormalizer(UnicodeForm form) : Normalizer
 {
     public UnicodeForm Form { get; } = form;
-    private NormalizationForm NetForm => Form switch
-    {
-        UnicodeForm.NFC => NormalizationForm.FormC,
-        UnicodeForm.NFD => NormalizationForm.FormD,
-        UnicodeForm.NFKC => NormalizationForm.FormKC,
-        _ => NormalizationForm.FormKD,
-    };
+
+    [ThreadStatic] private static List<(int Cp, int Change)>? t_changes;
 
     internal override void Normalize(NormalizedText text, NormalizedText scratch)
     {
+        bool compat = Form is UnicodeForm.NFKC or UnicodeForm.NFKD, compose = Form is UnicodeForm.NFC or UnicodeForm.NFKC;
         var span = text.Span;
-        int firstNonAscii = span.IndexOfAnyExceptInRange((char)0, (char)0x7F);
-        if (firstNonAscii < 0) return;
-        if (span.IsNormalized(NetForm)) return;
+        if (UnicodeNormalization.IsStable(span, compat, compose)) return;
+        var changes = t_changes ??= new List<(int Cp, int Change)>(span.Length + 16);
+        UnicodeNormalization.Normalize(span, compat, compose, changes);
         var w = new TransformWriter(text, scratch);
-        if (firstNonAscii > 0) firstNonAscii--; // the ASCII character before may be the base of a combining mark
-        w.Copy(firstNonAscii);
-        int i = firstNonAscii;
-        var runes = new List<int>(8);
-        while (i < span.Length)
-        {
-            int segStart = i;
-            int cp = NormalizedText.RuneAt(span, i, out int width);
-            i += width;
-            // an ASCII letter is a segment of its own unless combining marks follow it ("e" + U+0301 composes)
-            if (cp < 0x80 && (i >= span.Length || span[i] < 0x300 || !IsCombining(NormalizedText.RuneAt(span, i, out _)))) { w.Copy(width); continue; }
-            while (i < span.Length)
-            {
-                int next = NormalizedText.RuneAt(span, i, out int nw);
-                if (!IsCombining(next)) break;
-                i += nw;
-            }
-            var seg = span[segStart..i];
-            string norm = seg.ToString().Normalize(NetForm);
-            if (norm.AsSpan().SequenceEqual(seg)) { w.Copy(i - segStart); continue; }
-            if (!WriteByOwners(ref w, seg, norm, Form is UnicodeForm.NFKC or UnicodeForm.NFKD))
-                WriteReplacement(ref w, ReplaceNormalizer.CountRunes(seg), norm);
-        }
+        foreach (var (cp, change) in changes) w.Apply(cp, change);
         text.Swap(scratch);
     }
-
-    /// <summary>
-    /// Aligns each output character with the input characters it came from, found by decomposing both sides: a
-    /// composed character replaces its first source and drops the others (e + U+0301 gives é aligned to e), a mark
-    /// that stayed separate keeps its own alignment, extra characters of a decomposition are inserted. Returns false
-    /// when the decompositions do not line up (reordering), leaving the caller to apply the plain rule.
-    /// </summary>
-    private static bool WriteByOwners(ref TransformWriter w, ReadOnlySpan<char> seg, string norm, bool compat)
-    {
-        var form = compat ? NormalizationForm.FormKD : NormalizationForm.FormD;
-        // decomposed input code points with the index of the input character each came from
-        var flat = new List<(int Cp, int Owner)>(seg.Length * 2);
-        int k = 0, owner = 0;
-        while (k < seg.Length)
-        {
-            NormalizedText.RuneAt(seg, k, out int cw);
-            string d = seg.Slice(k, cw).ToString().Normalize(form);
-            int j = 0;
-            while (j < d.Length) { flat.Add((NormalizedText.RuneAt(d, j, out int dw), owner)); j += dw; }
-            owner++;
-            k += cw;
-        }
-        var used = new bool[flat.Count];
-        // for every output character: the input characters its decomposition is made of (matched by value, so
-        // canonical reordering is followed)
-        var outputs = new List<(int Cp, int MaxOwner)>();
-        int i = 0;
-        while (i < norm.Length)
-        {
-            int cp = NormalizedText.RuneAt(norm, i, out int cw);
-            string d = norm.Substring(i, cw).Normalize(form);
-            i += cw;
-            int maxOwner = -1, j = 0;
-            while (j < d.Length)
-            {
-                int dc = NormalizedText.RuneAt(d, j, out int dw);
-                j += dw;
-                int at = -1;
-                for (int f = 0; f < flat.Count; f++) if (!used[f] && flat[f].Cp == dc) { at = f; break; }
-                if (at < 0) return false;
-                used[at] = true;
-                maxOwner = Math.Max(maxOwner, flat[at].Owner);
-            }
-            outputs.Add((cp, maxOwner));
-        }
-        if (used.Any(u => !u)) return false;
-        int consumed = 0;
-        foreach (var (cp, maxOwner) in outputs)
-        {
-            if (maxOwner < consumed) { w.Insert(cp); continue; }
-            w.Replace(cp);
-            if (maxOwner > consumed) w.Skip(maxOwner - consumed); // the later sources this character absorbed
-            consumed = maxOwner + 1;
-        }
-        if (consumed < owner) w.Skip(owner - consumed);
-        return true;
-    }
-
-    /// <summary>Marks and Hangul medial/final jamo attach to the preceding character when (de)composing.</summary>
-    private static bool IsCombining(int cp) => UnicodeInfo.IsMark(cp) || (cp >= 0x1160 && cp <= 0x11FF) || cp == 0x3099 || cp == 0x309A;
-
-    /// <summary>Hugging Face's replace rule: k old code points become m new ones.</summary>
-    internal static void WriteReplacement(ref TransformWriter w, int oldCount, ReadOnlySpan<char> replacement)
-    {
-        int j = 0, written = 0;
-        int newCount = ReplaceNormalizer.CountRunes(replacement);
-        while (j < replacement.Length)
-        {
-            int cp = NormalizedText.RuneAt(replacement, j, out int cw);
-            j += cw;
-            if (written < oldCount) w.Replace(cp); else w.Insert(cp);
-            written++;
-        }
-        if (newCount < oldCount) w.Skip(oldCount - newCount);
-    }
-}
-
-/// <summary>Per-code-point canonical decompositions, cached.</summary>
-internal static class Decompositions
-{
-    private static readonly ConcurrentDictionary<int, int[]> s_nfd = new();
-
-    public static int[] Nfd(int cp) => s_nfd.GetOrAdd(cp, static c =>
-    {
-        string s = char.ConvertFromUtf32(c).Normalize(NormalizationForm.FormD);
-        var list = new List<int>(s.Length);
-        int i = 0;
-        while (i < s.Length) { list.Add(NormalizedText.RuneAt(s, i, out int w)); i += w; }
-        return [.. list];
-    });
 }

@@ -147,7 +147,7 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex, bo
         int cp = NormalizedText.RuneAt(s, i, out width);
         if (UnicodeInfo.IsWhitespace(cp)) return 0;
         if (UnicodeInfo.IsLetter(cp)) return 1;
-        if (UnicodeInfo.IsNumber(cp)) return 2;
+        if (UnicodeInfo.IsRegexNumber(cp)) return 2;
         return 3;
     }
 }

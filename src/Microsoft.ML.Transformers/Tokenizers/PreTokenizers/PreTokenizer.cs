@@ -184,25 +184,16 @@ public sealed class SplitPreTokenizer(SplitPattern pattern, SplitBehavior behavi
     public static SplitPreTokenizer Whitespace() => new(new WordOrSymbolPattern(), SplitBehavior.Removed, invert: true);
     public static SplitPreTokenizer Punctuation(SplitBehavior behavior) => new(new CharPredicatePattern(UnicodeInfo.IsPunctuation), behavior, false);
     public static SplitPreTokenizer Digits(bool individual) =>
-        new(new CharPredicatePattern(UnicodeInfo.IsNumber), individual ? SplitBehavior.Isolated : SplitBehavior.Contiguous, false);
+        new(new CharPredicatePattern(UnicodeInfo.IsNumeric), individual ? SplitBehavior.Isolated : SplitBehavior.Contiguous, false);
 }
 
 /// <summary>
-/// <c>\w+|[^\w\s]+</c> with Oniguruma's Unicode classes: \w = letters, marks (Mn, Mc, Me), decimal and letter numbers,
-/// connector punctuation, ZWNJ/ZWJ; \s = White_Space. .NET's \w lacks Mc and Me, hence a hand-written scanner.
+/// <c>\w+|[^\w\s]+</c> as Hugging Face's Whitespace pre-tokenizer runs it with the regex crate: \w = Alphabetic, marks,
+/// decimal numbers, connector punctuation, join controls (that crate's table); \s = White_Space.
 /// </summary>
 internal sealed class WordOrSymbolPattern : SplitPattern
 {
-    private static bool IsWord(int cp)
-    {
-        if (cp < 0x80) return (uint)((cp | 0x20) - 'a') <= 'z' - 'a' || (uint)(cp - '0') <= 9 || cp == '_';
-        if (cp == 0x200C || cp == 0x200D) return true;
-        var cat = UnicodeInfo.Category(cp);
-        return cat <= System.Globalization.UnicodeCategory.OtherLetter || cat is System.Globalization.UnicodeCategory.NonSpacingMark
-            or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark
-            or System.Globalization.UnicodeCategory.DecimalDigitNumber or System.Globalization.UnicodeCategory.LetterNumber
-            or System.Globalization.UnicodeCategory.ConnectorPunctuation;
-    }
+    private static bool IsWord(int cp) => UnicodeInfo.IsRustWord(cp);
 
     public override List<(int Start, int End)> FindMatches(ReadOnlySpan<char> text)
     {
