@@ -77,6 +77,20 @@ internal sealed class FusedProjection : IDisposable
         return F.linear(x, w, b);
     }
 
+    /// <summary>x [B, S, H] -> q, k, v [B, heads, S, head_dim]: one GEMM over the concatenated weights when
+    /// <paramref name="inference"/> (eval, no grad), the three layers otherwise (so autograd reaches their parameters).</summary>
+    public (Tensor q, Tensor k, Tensor v) Heads(Tensor x, long heads, long headDim, bool inference)
+    {
+        long b = x.size(0), s = x.size(1);
+        if (inference)
+        {
+            var qkv = forward(x).view(b, s, 3, heads, headDim).permute(2, 0, 3, 1, 4);
+            return (qkv[0], qkv[1], qkv[2]);
+        }
+        Tensor Split(Tensor t) => t.view(b, s, heads, headDim).transpose(1, 2);
+        return (Split(_parts[0].forward(x)), Split(_parts[1].forward(x)), Split(_parts[2].forward(x)));
+    }
+
     private (Tensor, Tensor?) Get()
     {
         lock (_lock)

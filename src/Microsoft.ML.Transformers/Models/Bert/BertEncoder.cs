@@ -31,18 +31,7 @@ internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, bool, (Tens
     /// <summary>x [B, S, H], additive mask [B, 1, 1, S] -> context [B, S, H] and, when asked, the attention probabilities.</summary>
     public override (Tensor context, Tensor? probs) forward(Tensor x, Tensor? additiveMask, bool outputAttentions)
     {
-        long b = x.size(0), s = x.size(1);
-        Tensor q, k, v;
-        if (!training && !is_grad_enabled())
-        {
-            var qkv = _qkv.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
-            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
-        }
-        else
-        {
-            Tensor Split(Tensor t) => t.view(b, s, _heads, _headDim).transpose(1, 2);
-            (q, k, v) = (Split(query.forward(x)), Split(key.forward(x)), Split(value.forward(x)));
-        }
+        var (q, k, v) = _qkv.Heads(x, _heads, _headDim, inference: !training && !is_grad_enabled());
         return Attention.Compute(q, k, v, additiveMask, dropout, training, outputAttentions);
     }
 
