@@ -19,9 +19,12 @@ public sealed record ModelLoadOptions
     public Action<string>? Log { get; init; }
 }
 
-/// <summary>What loading a checkpoint found, as Hugging Face reports it.</summary>
+/// <summary>What loading a checkpoint found, as Hugging Face reports it, plus the weights holding NaN or infinite
+/// values (which would make every output NaN), by key.</summary>
 public sealed record LoadingInfo(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys, string Source)
 {
+    public IReadOnlyList<string> NonFiniteKeys { get; init; } = [];
+
     public override string ToString()
     {
         var parts = new List<string>();
@@ -29,6 +32,8 @@ public sealed record LoadingInfo(IReadOnlyList<string> MissingKeys, IReadOnlyLis
             parts.Add($"Some weights of the model checkpoint at {Source} were not used when initializing the model: [{string.Join(", ", UnexpectedKeys)}]");
         if (MissingKeys.Count > 0)
             parts.Add($"Some weights of the model were not initialized from the model checkpoint at {Source} and are newly initialized: [{string.Join(", ", MissingKeys)}]. You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.");
+        if (NonFiniteKeys.Count > 0)
+            parts.Add($"Some weights of the model checkpoint at {Source} hold NaN or infinite values, so the model's outputs will too: [{string.Join(", ", NonFiniteKeys)}]");
         return parts.Count == 0 ? $"All weights were loaded from {Source}." : string.Join(Environment.NewLine, parts);
     }
 }
@@ -293,6 +298,7 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
         }
 
         var loaded = new HashSet<IntPtr>();
+        var nonFinite = new List<string>();
         using (no_grad())
         {
             foreach (var (tensor, key) in plan)
@@ -300,6 +306,11 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
                 var info = ckpt.Get(key);
                 TensorCopy.FromHost(tensor, ckpt.GetPointer(key), info.ByteLength, info.Shape, ToScalarType(info.DType, key));
                 loaded.Add(tensor.Handle);
+                if (tensor.is_floating_point())
+                {
+                    using var scope = NewDisposeScope();
+                    if (!tensor.isfinite().all().item<bool>()) nonFinite.Add(key);
+                }
             }
         }
         var used = plan.Select(p => p.key).ToHashSet(StringComparer.Ordinal);
@@ -315,7 +326,7 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
             if (m is IInitWeights own && reset.Any(r => r.name == name || r.name.StartsWith(name + ".", StringComparison.Ordinal)))
                 own.InitWeights(InitializerRange);
         DropDerivedWeights();
-        LoadingInfo = new LoadingInfo(missing, unexpected, folder);
+        LoadingInfo = new LoadingInfo(missing, unexpected, folder) { NonFiniteKeys = nonFinite };
         return LoadingInfo;
     }
 

@@ -46,6 +46,30 @@ public class LoadingReportTests
     }
 
     [TestMethod]
+    public void NaNOrInfiniteWeightsAreReportedByKey()
+    {
+        var dir = TempDir.Create();
+        try
+        {
+            using (var model = ModelRegistries.SequenceClassification.FromPretrained(TestPaths.Fixture("models", "bert-seqcls")))
+            {
+                Assert.AreEqual(0, model.LoadingInfo!.NonFiniteKeys.Count);
+                using var _ = no_grad();
+                var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+                p["classifier.bias"][0] = float.NaN;
+                p["bert.encoder.layer.1.output.dense.weight"][3, 2] = float.PositiveInfinity;
+                model.SavePretrained(dir);
+            }
+            string? log = null;
+            using var reloaded = ModelRegistries.SequenceClassification.FromPretrained(dir, new ModelLoadOptions { Log = m => log = m });
+            CollectionAssert.AreEquivalent(new[] { "classifier.bias", "bert.encoder.layer.1.output.dense.weight" }, reloaded.LoadingInfo!.NonFiniteKeys.ToArray());
+            StringAssert.Contains(log, "hold NaN or infinite values");
+            Assert.IsFalse(log!.Contains("All weights were loaded"), log);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [TestMethod]
     public void DropoutActsOnlyInTrainingMode()
     {
         using var model = ModelRegistries.SequenceClassification.FromPretrained(TestPaths.Fixture("models", "bert-seqcls"));
