@@ -94,7 +94,7 @@ public sealed class QuestionAnsweringPipeline(PipelineContext context)
             for (int s = 0; s < n; s++)
             {
                 if (!desired[s] || start[s] == 0) continue;
-                for (int e = s; e < Math.Min(n, s + maxAnswerLen); e++)
+                for (int e = s; e < (int)Math.Min(n, (long)s + maxAnswerLen); e++) // long: max_answer_len may be int.MaxValue
                     if (desired[e]) spans.Add((s, e, start[s] * end[e]));
             }
             foreach (var (s, e, score) in spans.OrderByDescending(x => x.Score).Take(topK))

@@ -104,6 +104,17 @@ public class QuestionAnsweringTests
         Assert.AreEqual(alone with { Score = 0 }, both[1][0] with { Score = 0 });
         Close(alone.Score, both[1][0].Score, "batched", 1e-5);
     }
+
+    [TestMethod]
+    public void MaxAnswerLenAtIntMaxIsNoLimitNotAnOverflow()
+    {
+        using var pipe = (QuestionAnsweringPipeline)Create("question-answering", "roberta-qa", Engine.LibTorch);
+        const string context = "paris is the capital of france and the city is good";
+        var limitless = pipe.Run(new QuestionAnsweringInput("what is the capital", context), new PipelineParameters { ["max_answer_len"] = int.MaxValue });
+        var large = pipe.Run(new QuestionAnsweringInput("what is the capital", context), new PipelineParameters { ["max_answer_len"] = 10_000 });
+        Assert.AreEqual(1, limitless.Count, "an answer is found");
+        Assert.AreEqual(large[0], limitless[0]);
+    }
 }
 
 /// <summary>Window edge cases.</summary>
