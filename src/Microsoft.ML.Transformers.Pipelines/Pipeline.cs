@@ -57,24 +57,9 @@ public abstract class Pipeline : IDisposable
     protected IReadOnlyList<NamedTensors> RunEncodings(IReadOnlyList<Encoding> encodings)
     {
         if (encodings.Count == 0) return [];
-        int batch = encodings.Count, length = encodings.Max(e => e.Length);
-        int padId = _padId.Value;
-        var ids = new long[batch * length];
-        var mask = new long[batch * length];
-        var types = new long[batch * length];
-        for (int b = 0; b < batch; b++)
-        {
-            var e = encodings[b];
-            for (int t = 0; t < length; t++)
-            {
-                int k = b * length + t;
-                bool real = t < e.Length;
-                ids[k] = real ? e.Ids[t] : padId;
-                mask[k] = real ? e.AttentionMask[t] : 0;
-                types[k] = real ? e.TypeIds[t] : 0;
-            }
-        }
-        var outputs = Model.Run(new InferenceBatch(ids, mask, types, batch, length));
+        var padded = InferenceBatch.FromEncodings(encodings, _padId.Value);
+        int batch = padded.BatchSize, length = padded.SequenceLength;
+        var outputs = Model.Run(padded);
         var rows = new NamedTensors[batch];
         for (int b = 0; b < batch; b++)
         {

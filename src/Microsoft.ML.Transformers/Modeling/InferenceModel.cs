@@ -18,7 +18,30 @@ public enum Engine
 public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM }
 
 /// <summary>A padded batch of token ids, row-major [BatchSize, SequenceLength].</summary>
-public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength);
+public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength)
+{
+    /// <summary>Pads <paramref name="encodings"/> on the right to the longest with <paramref name="padId"/> (mask 0, type 0).</summary>
+    public static InferenceBatch FromEncodings(IReadOnlyList<Tokenizers.Encoding> encodings, long padId)
+    {
+        int batch = encodings.Count, length = encodings.Count == 0 ? 0 : encodings.Max(e => e.Length);
+        var ids = new long[batch * length];
+        var mask = new long[batch * length];
+        var types = new long[batch * length];
+        for (int b = 0; b < batch; b++)
+        {
+            var e = encodings[b];
+            for (int t = 0; t < length; t++)
+            {
+                int k = b * length + t;
+                bool real = t < e.Length;
+                ids[k] = real ? e.Ids[t] : padId;
+                mask[k] = real ? e.AttentionMask[t] : 0;
+                types[k] = real ? e.TypeIds[t] : 0;
+            }
+        }
+        return new InferenceBatch(ids, mask, types, batch, length);
+    }
+}
 
 /// <summary>
 /// One interface over both engines, so that pipelines do not care which runs the model. Outputs are named as the

@@ -134,23 +134,9 @@ public sealed class SentenceTransformer : IDisposable
 
     private float[][] Run(List<Encoding> encodings, bool normalize, int promptLength)
     {
-        int batch = encodings.Count, length = encodings.Max(e => e.Length);
-        var ids = new long[batch * length];
-        var mask = new long[batch * length];
-        var types = new long[batch * length];
-        for (int b = 0; b < batch; b++)
-        {
-            var e = encodings[b];
-            for (int t = 0; t < length; t++)
-            {
-                int k = b * length + t;
-                bool real = t < e.Length;
-                ids[k] = real ? e.Ids[t] : _padId;
-                mask[k] = real ? e.AttentionMask[t] : 0;
-                types[k] = real ? e.TypeIds[t] : 0;
-            }
-        }
-        var outputs = Model.Run(new InferenceBatch(ids, mask, types, batch, length));
+        var padded = InferenceBatch.FromEncodings(encodings, _padId);
+        int batch = padded.BatchSize, length = padded.SequenceLength;
+        var outputs = Model.Run(padded);
         var hidden = outputs.TryGet("last_hidden_state")
             ?? throw new InvalidOperationException($"The model in '{Config.TransformerFolder}' gave no last_hidden_state (outputs: {string.Join(", ", outputs.Select(o => o.Name))}).");
         var data = hidden.GetData<float>();
@@ -158,7 +144,7 @@ public sealed class SentenceTransformer : IDisposable
         var rowMask = new int[length];
         for (int b = 0; b < batch; b++)
         {
-            for (int t = 0; t < length; t++) rowMask[t] = (int)mask[b * length + t];
+            for (int t = 0; t < length; t++) rowMask[t] = (int)padded.AttentionMask[b * length + t];
             var v = Pooler.Pool(data.AsSpan(b * length * _hidden, length * _hidden), rowMask, _hidden, Config.Pooling.Modes, promptLength);
             if (Config.Normalize || normalize) Pooler.Normalize(v);
             vectors[b] = v;
