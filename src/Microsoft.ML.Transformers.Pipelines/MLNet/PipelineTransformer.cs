@@ -72,7 +72,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     }
 
 
-    private static OpenedPipeline OpenTextPipeline(string task, PipelineTransformerOptions options)
+    private protected static OpenedPipeline OpenTextPipeline(string task, PipelineTransformerOptions options)
     {
         var pipeline = Pipelines.Pipelines.Create(task, options.ModelFolder, new PipelineOptions
         {
@@ -133,7 +133,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
         bool onnx = Engine == Modeling.Engine.OnnxRuntime;
         return PipelineFolder.ModelFiles.Concat(ExtraModelFiles)
             .Where(f => File.Exists(Path.Combine(ModelFolder, f)))
-            .Where(f => onnx ? !f.StartsWith("model.safetensors", StringComparison.Ordinal) : !f.EndsWith(".onnx", StringComparison.Ordinal) && !f.EndsWith(".onnx_data", StringComparison.Ordinal))
+            .Where(f => onnx ? !Path.GetFileName(f).StartsWith("model.safetensors", StringComparison.Ordinal) : !f.EndsWith(".onnx", StringComparison.Ordinal) && !f.EndsWith(".onnx_data", StringComparison.Ordinal))
             .ToList();
     }
 

@@ -88,7 +88,8 @@ public static class TransformersCatalog
         return new(options);
     }
 
-    /// <summary>Adds <paramref name="outputColumnName"/>: a fixed-size float vector of the model's hidden size (mean pooled).</summary>
+    /// <summary>Adds <paramref name="outputColumnName"/>: a fixed-size float vector per row: a sentence-transformers folder's
+    /// embedding (its pooling and Normalize, as SentenceTransformer.Encode), else the model's hidden states mean pooled.</summary>
     public static FeatureExtractionEstimator FeatureExtraction(this TransformsCatalog catalog, string modelFolder,
         string outputColumnName = "Features", string inputColumnName = "Text", bool normalize = false, int batchSize = 32)
     {
