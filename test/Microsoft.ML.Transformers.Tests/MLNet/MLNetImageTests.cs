@@ -164,6 +164,34 @@ public class MLNetImageTests
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.ImageFeatureExtraction(Model("resnet-basic")).Fit(texts));
     }
 
+    /// <summary>The real ImageNet ResNet-18 (eng/setup-resnet18.sh; its stages are checked against the original ONNX graph by
+    /// ResNet18RealPhotoTests) on real photos: the transform's vector is the model's pooled output, 512 wide.</summary>
+    [TestMethod]
+    [TestCategory("Slow")]
+    public void RealResNet18_FeaturesAreThePooledOutput()
+    {
+        var folder = Path.Combine(TestPaths.RepoRoot, "artifacts", "resnet18");
+        if (!File.Exists(Path.Combine(folder, "model.safetensors"))) Assert.Inconclusive("run eng/setup-resnet18.sh first");
+        var photos = new[] { "china.jpg", "flower.jpg" }.Select(p => Path.Combine("/usr/lib/python3/dist-packages/sklearn/datasets/images", p)).ToArray();
+        if (!photos.All(File.Exists)) Assert.Inconclusive("the sklearn sample photos are missing (apt-get install python3-sklearn)");
+        var ml = new MLContext();
+        var data = ml.Data.LoadFromEnumerable(photos.Select(p => new BytesRow { Image = File.ReadAllBytes(p) }).ToList());
+        using var transformer = ml.Transforms.ImageFeatureExtraction(folder).Fit(data);
+        Assert.AreEqual(512, transformer.FeatureSize);
+        var rows = ml.Data.CreateEnumerable<FeaturesRow>(transformer.Transform(data), reuseRowObject: false).ToList();
+        var processor = global::Microsoft.ML.Transformers.Vision.AutoImageProcessor.FromPretrained(folder);
+        using var model = AutoModel.FromPretrained(folder);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var _ = TorchSharp.torch.no_grad();
+        for (int i = 0; i < photos.Length; i++)
+        {
+            var pixels = processor.Preprocess(global::Microsoft.ML.Transformers.Vision.RgbImage.Load(photos[i]));
+            var pooled = model.Forward(new ModelInputs { PixelValues = pixels.ToTensor() }).PoolerOutput!.flatten().data<float>().ToArray();
+            MLNetFixtures.AssertClose(pooled, rows[i].Features, photos[i], 1e-4);
+        }
+        Assert.IsGreaterThan(0.1, rows[0].Features.Zip(rows[1].Features, (a, b) => Math.Abs(a - b)).Max(), "two photos, two vectors");
+    }
+
     private static string CopyVisionModel(string name)
     {
         var dir = Path.Combine(Path.GetTempPath(), "mlt-mlnet-test-" + Guid.NewGuid().ToString("N"));
