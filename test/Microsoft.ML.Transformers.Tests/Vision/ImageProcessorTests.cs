@@ -12,7 +12,7 @@ public class ImageProcessorTests
     private static string Processor(string name) => TestPaths.Fixture("vision", "processors", name);
 
     private static readonly string[] Images =
-        ["alpha-50x39.png", "exif6-33x21.jpg", "large-301x203.jpg", "palette-40x36.png", "photo-61x47.jpg", "small-9x13.png", "tall-45x70-gray.jpg", "wide-97x33.png"];
+        ["alpha-50x39.png", "cmyk-adobe-23x17.jpg", "exif6-33x21.jpg", "large-301x203.jpg", "palette-40x36.png", "photo-61x47.jpg", "small-9x13.png", "tall-45x70-gray.jpg", "wide-97x33.png"];
 
     [TestMethod]
     [DataRow("vit")]
@@ -36,6 +36,20 @@ public class ImageProcessorTests
             worst = Math.Max(worst, d);
         }
         Console.WriteLine($"{processor}: worst max abs difference over {Images.Length} images {worst:E2}");
+    }
+
+    /// <summary>An Adobe CMYK JPEG (inverted values, APP14 marker) as Pillow reads it and converts it to RGB:
+    /// R = (255 - C) * (255 - K) / 255 rounded, on the re-inverted values; byte for byte.</summary>
+    [TestMethod]
+    public void CmykJpegConvertsAsPillow()
+    {
+        using var g = new Goldens("vision-processors");
+        var expected = g.Tensor("rgb/cmyk-adobe-23x17.jpg");
+        var img = RgbImage.Load(Image("cmyk-adobe-23x17.jpg"));
+        Assert.AreEqual((23, 17), (img.Width, img.Height));
+        var want = expected.data<float>().ToArray().Select(v => (byte)v).ToArray();
+        int differing = want.Where((v, i) => v != img.Pixels[i]).Count();
+        Assert.AreEqual(0, differing, $"{differing} of {want.Length} bytes differ from Pillow's convert(\"RGB\")");
     }
 
     [TestMethod]
@@ -85,6 +99,7 @@ public class ImageBadInputTests
     [TestMethod]
     [DataRow("bad-truncated.jpg", "truncated")]
     [DataRow("bad-not-an-image.jpg", "not an image")]
+    [DataRow("bad-unsupported-8x6.tiff", "not an image in a supported format")]
     [DataRow("bad-zero.png", "bad-zero.png")]
     [DataRow("bad-huge-20000x20000.png", "20000x20000")]
     public void BadImagesAreClearErrors(string name, string expected)
