@@ -20,6 +20,16 @@ public sealed record PixelValues(float[] Data, int Batch, int Height, int Width)
         return tensor(Data, Shape, device: device);
     }
 
+    /// <summary>A host copy of a [batch, 3, height, width] tensor (any dtype, any device) as float32 pixel_values.</summary>
+    public static PixelValues FromTensor(Tensor pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        if (pixels.dim() != 4 || pixels.size(1) != 3)
+            throw new ArgumentException($"pixel_values must have shape [batch, 3, height, width]; got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        using var host = pixels.to(ScalarType.Float32).cpu().contiguous();
+        return new PixelValues(host.data<float>().ToArray(), (int)pixels.size(0), (int)pixels.size(2), (int)pixels.size(3));
+    }
+
     /// <summary>Stacks batches along the batch dimension; they must share one height and width.</summary>
     public static PixelValues Concat(IReadOnlyList<PixelValues> parts)
     {

@@ -38,6 +38,27 @@ public class ImageProcessorTests
         Console.WriteLine($"{processor}: worst max abs difference over {Images.Length} images {worst:E2}");
     }
 
+    /// <summary>Real photos (python3-sklearn's samples, 640x427 JPEG) through full-size ViT, ConvNeXt and CLIP configs.</summary>
+    [TestMethod]
+    [DataRow("vit224")]
+    [DataRow("convnext224")]
+    [DataRow("clip224")]
+    public void RealPhotosEqualPillow(string processor)
+    {
+        var p = AutoImageProcessor.FromPretrained(Processor(processor));
+        using var g = new Goldens("vision-processors");
+        using var scope = NewDisposeScope();
+        foreach (var photo in new[] { "china.jpg", "flower.jpg" })
+        {
+            var path = Path.Combine("/usr/lib/python3/dist-packages/sklearn/datasets/images", photo);
+            if (!File.Exists(path)) Assert.Inconclusive($"{path} is missing (apt-get install python3-sklearn)");
+            var pv = p.Preprocess(RgbImage.Load(path));
+            CollectionAssert.AreEqual(new long[] { 1, 3, 224, 224 }, pv.Shape);
+            var actual = pv.ToTensor()[0][TensorIndex.Colon, TensorIndex.Slice(0, null, 11), TensorIndex.Slice(0, null, 11)];
+            Goldens.AssertClose(actual, g.Tensor($"photo/{processor}/{photo}"), 1e-5, $"{processor} {photo}");
+        }
+    }
+
     /// <summary>An Adobe CMYK JPEG (inverted values, APP14 marker) as Pillow reads it and converts it to RGB:
     /// R = (255 - C) * (255 - K) / 255 rounded, on the re-inverted values; byte for byte.</summary>
     [TestMethod]

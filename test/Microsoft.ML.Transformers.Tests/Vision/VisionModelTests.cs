@@ -191,7 +191,7 @@ public class FullSizeVisionModelTests
         else
         {
             using var model = InferenceModel.Load(folder, ModelHead.ImageClassification, new InferenceModelOptions { Engine = Engine.OnnxRuntime });
-            var o = model.RunPixels(new Microsoft.ML.Transformers.Vision.PixelValues(x.data<float>().ToArray(), (int)x.size(0), (int)x.size(2), (int)x.size(3)));
+            var o = model.RunPixels(Microsoft.ML.Transformers.Vision.PixelValues.FromTensor(x));
             foreach (var k in new[] { "logits", "hidden_states.0", "hidden_states.1", "hidden_states.2", "hidden_states.3", "hidden_states.4" })
                 actual.Add(tensor(o[k].GetData<float>(), o[k].Shape));
         }
@@ -237,9 +237,7 @@ public class BackboneEngineTests
         CollectionAssert.AreEqual(expected, backbone.OutFeatures.ToArray());
         using var g = new Goldens($"vision-{name}");
         using var scope = NewDisposeScope();
-        var x = g.Tensor("pixel_values");
-        var pixels = new Microsoft.ML.Transformers.Vision.PixelValues(x.data<float>().ToArray(), (int)x.size(0), (int)x.size(2), (int)x.size(3));
-        var maps = backbone.Run(pixels);
+        var maps = backbone.Run(Microsoft.ML.Transformers.Vision.PixelValues.FromTensor(g.Tensor("pixel_values")));
         CollectionAssert.AreEqual(expected, maps.Select(m => m.Name).ToArray());
         foreach (var m in maps)
             Goldens.AssertClose(tensor(m.GetData<float>(), m.Shape), g.Tensor($"backbone.{m.Name}"), 1e-4, $"{engine} {name} {m.Name}");
