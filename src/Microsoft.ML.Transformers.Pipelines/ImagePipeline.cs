@@ -75,6 +75,11 @@ public abstract class ImagePipeline<TResult> : IDisposable
     /// pooler_output; host copies) into one result per image.</summary>
     protected abstract IReadOnlyList<TResult> Postprocess(NamedTensors output, int batch, PipelineParameters parameters);
 
+    /// <summary>As <see cref="Postprocess(NamedTensors, int, PipelineParameters)"/>, for tasks whose results depend on
+    /// each decoded image's (height, width) (segmentation maps at the image's size).</summary>
+    protected virtual IReadOnlyList<TResult> Postprocess(NamedTensors output, IReadOnlyList<(int Height, int Width)> imageSizes, PipelineParameters parameters) =>
+        Postprocess(output, imageSizes.Count, parameters);
+
     private NamedTensors Forward(PixelValues pixels)
     {
         if (Onnx is not null) return Onnx.RunPixels(pixels.Data, pixels.Shape);
@@ -111,7 +116,7 @@ public abstract class ImagePipeline<TResult> : IDisposable
         for (int start = 0; start < images.Count; start += batchSize)
         {
             var slice = images.Skip(start).Take(batchSize).Select(i => i.Load()).ToList();
-            results.AddRange(Postprocess(Forward(Processor.Preprocess(slice)), slice.Count, post));
+            results.AddRange(Postprocess(Forward(Processor.Preprocess(slice)), slice.Select(i => (i.Height, i.Width)).ToList(), post));
         }
         return results;
     }

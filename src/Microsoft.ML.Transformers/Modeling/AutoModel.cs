@@ -9,6 +9,7 @@ using Microsoft.ML.Transformers.Models.Roberta;
 using Microsoft.ML.Transformers.Models.ResNet;
 using Microsoft.ML.Transformers.Models.ConvNext;
 using Microsoft.ML.Transformers.Models.Swin;
+using Microsoft.ML.Transformers.Models.UperNet;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -117,6 +118,7 @@ public static class ModelRegistries
     public static ModelRegistry MaskedLM { get; } = new("AutoModelForMaskedLM");
     public static ModelRegistry ImageClassification { get; } = new("AutoModelForImageClassification");
     public static ModelRegistry Backbone { get; } = new("AutoBackbone");
+    public static ModelRegistry SemanticSegmentation { get; } = new("AutoModelForSemanticSegmentation");
 
     static ModelRegistries()
     {
@@ -149,6 +151,8 @@ public static class ModelRegistries
         Base.Register("swin", c => new SwinModel(As<SwinConfig>(c)));
         ImageClassification.Register("swin", c => new SwinForImageClassification(As<SwinConfig>(c)));
         Backbone.Register("swin", c => new SwinBackbone(As<SwinConfig>(c)));
+
+        SemanticSegmentation.Register("upernet", c => new UperNetForSemanticSegmentation(As<UperNetConfig>(c)));
     }
 
     private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
@@ -188,6 +192,13 @@ public static class AutoModelForMaskedLM
     public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.MaskedLM.FromPretrained(folder, options);
     public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.MaskedLM.FromConfig(config);
     public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.MaskedLM.Register(modelType, factory);
+}
+
+public static class AutoModelForSemanticSegmentation
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.SemanticSegmentation.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.SemanticSegmentation.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.SemanticSegmentation.Register(modelType, factory);
 }
 
 public static class AutoModelForImageClassification

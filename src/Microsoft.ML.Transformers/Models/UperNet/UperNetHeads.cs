@@ -25,8 +25,21 @@ internal sealed class UperNetConvModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => batch_norm.forward(conv.forward(x)).relu();
 }
 
-internal static class Resize
+internal static class UperNetLayers
 {
+    /// <summary>Hugging Face's UperNet _init_weights for a head: every convolution normal(0, initializer_range), zero bias
+    /// (batch norms keep ones and zeros).</summary>
+    public static void InitConvs(nn.Module head, double initializerRange)
+    {
+        using var _ = no_grad();
+        foreach (var (_, m) in head.named_modules())
+        {
+            if (m is not Conv2d conv) continue;
+            nn.init.normal_(conv.weight, 0, initializerRange);
+            if (conv.bias is { } b) nn.init.zeros_(b);
+        }
+    }
+
     /// <summary>Bilinear resize of [B, C, H, W] to (height, width), align_corners = false, as every UperNet resize.</summary>
     public static Tensor Bilinear(Tensor x, long height, long width) =>
         x.size(2) == height && x.size(3) == width ? x : F.interpolate(x, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
@@ -49,12 +62,12 @@ internal sealed class UperNetPyramidPooling : nn.Module
 
     protected override void RegisterComponents() { }
 
-    public IEnumerable<Tensor> forward(Tensor x) => _blocks.Select(b => Resize.Bilinear(b.forward(x), x.size(2), x.size(3)));
+    public IEnumerable<Tensor> forward(Tensor x) => _blocks.Select(b => UperNetLayers.Bilinear(b.forward(x), x.size(2), x.size(3)));
 }
 
 /// <summary>UperNetHead: PSP on the last map -> bottleneck; 1x1 laterals on the others; top-down sums; 3x3 FPN convs;
 /// every level resized to the first one's size, concatenated, fused by fpn_bottleneck and classified (1x1 conv).</summary>
-internal sealed class UperNetHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
+internal sealed class UperNetHead : nn.Module<IReadOnlyList<Tensor>, Tensor>, IInitWeights
 {
     private readonly Conv2d classifier;
     private readonly UperNetPyramidPooling psp_modules;
@@ -71,22 +84,24 @@ internal sealed class UperNetHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
         register_module("fpn_bottleneck", fpn_bottleneck = new UperNetConvModule(inChannels.Count * channels, channels, 3, padding: 1));
     }
 
+    void IInitWeights.InitWeights(double initializerRange) => UperNetLayers.InitConvs(this, initializerRange);
+
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
         var top = features[^1];
         var laterals = lateral_convs.Select((conv, i) => conv.forward(features[i])).ToList();
         laterals.Add(bottleneck.forward(cat([top, .. psp_modules.forward(top)], 1)));
         for (int i = laterals.Count - 1; i > 0; i--)
-            laterals[i - 1] = laterals[i - 1].add(Resize.Bilinear(laterals[i], laterals[i - 1].size(2), laterals[i - 1].size(3)));
+            laterals[i - 1] = laterals[i - 1].add(UperNetLayers.Bilinear(laterals[i], laterals[i - 1].size(2), laterals[i - 1].size(3)));
         var outs = fpn_convs.Select((conv, i) => conv.forward(laterals[i])).Append(laterals[^1]).ToList();
         long h = outs[0].size(2), w = outs[0].size(3);
-        return classifier.forward(fpn_bottleneck.forward(cat(outs.Select(o => Resize.Bilinear(o, h, w)).ToList(), 1)));
+        return classifier.forward(fpn_bottleneck.forward(cat(outs.Select(o => UperNetLayers.Bilinear(o, h, w)).ToList(), 1)));
     }
 }
 
 /// <summary>UperNetFCNHead: num_convs 3x3 conv modules on feature map in_index (2), optionally concatenated with
 /// their input (conv_cat), then a 1x1 classifier.</summary>
-internal sealed class UperNetFcnHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
+internal sealed class UperNetFcnHead : nn.Module<IReadOnlyList<Tensor>, Tensor>, IInitWeights
 {
     private readonly nn.Module<Tensor, Tensor> convs;
     private readonly UperNetConvModule? conv_cat;
@@ -103,6 +118,8 @@ internal sealed class UperNetFcnHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
         if (concatInput) register_module("conv_cat", conv_cat = new UperNetConvModule(inChannels + channels, channels, kernelSize, kernelSize / 2));
         register_module("classifier", classifier = nn.Conv2d(channels, numLabels, 1));
     }
+
+    void IInitWeights.InitWeights(double initializerRange) => UperNetLayers.InitConvs(this, initializerRange);
 
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
