@@ -13,6 +13,12 @@ internal static class BuiltInTasks
         PipelineRegistry.Register("fill-mask", c => new FillMaskPipeline(c), ModelHead.MaskedLM);
         PipelineRegistry.Register("feature-extraction", c => new FeatureExtractionPipeline(c), ModelHead.Base);
         PipelineRegistry.Register("zero-shot-classification", c => new ZeroShotClassificationPipeline(c), ModelHead.SequenceClassification);
+        PipelineRegistry.Register("image-classification", c => new ImageClassificationPipeline(c), ModelHead.ImageClassification,
+            inputType: PipelineInputType.Image);
+        PipelineRegistry.Register("image-feature-extraction", c => new ImageFeatureExtractionPipeline(c), ModelHead.Base,
+            inputType: PipelineInputType.Image);
+        PipelineRegistry.Register("image-segmentation", c => new ImageSegmentationPipeline(c), ModelHead.SemanticSegmentation,
+            inputType: PipelineInputType.Image);
         PipelineRegistry.RegisterAlias("sentiment-analysis", "text-classification");
         PipelineRegistry.RegisterAlias("ner", "token-classification");
     }

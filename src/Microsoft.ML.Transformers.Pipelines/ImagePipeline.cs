@@ -2,7 +2,6 @@ using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.Vision;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -32,101 +31,61 @@ public sealed class ImageInput
 }
 
 /// <summary>
-/// The hooks of an image task (Hugging Face's pipelines/base.py): parameters split per hook, Preprocess (decode +
-/// image processor), Forward (one batch of pixel_values through the model, no gradients), Postprocess (one image's row).
-/// Runs on libtorch (a <see cref="PreTrainedModel"/>) or ONNX Runtime (an <see cref="OnnxModel"/> over onnx/model.onnx
-/// taking pixel_values); the model and preprocessor_config.json come from one checkpoint folder.
+/// The hooks of an image task (Hugging Face's pipelines/base.py) on <see cref="Pipeline{TInput, TFeatures, TOutput, TResult}"/>:
+/// Preprocess decodes one image and runs the image processor, Forward runs a batch of pixel_values through the model on
+/// either engine (a <see cref="PreTrainedModel"/> on libtorch, an ONNX export taking pixel_values on ONNX Runtime) and
+/// splits the outputs per image, Postprocess makes one image's result. Created by <see cref="Pipelines.Create"/>
+/// (registered as "image-classification" and "image-feature-extraction") or the FromPretrained shortcuts.
 /// </summary>
-public abstract class ImagePipeline<TResult> : IDisposable
+public abstract class ImagePipeline<TResult> : Pipeline<ImageInput, PixelValues, NamedTensors, TResult>
 {
-    public const string BatchSizeParameter = "batch_size";
-
-    protected ImagePipeline(string task, string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters)
-        : this(task, folder, model.Config, processor, parameters) => Model = model;
-
-    protected ImagePipeline(string task, string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters)
-        : this(task, folder, AutoConfig.FromPretrained(folder), processor, parameters) => Onnx = model;
-
-    private ImagePipeline(string task, string folder, PretrainedConfig config, ImageProcessor processor, PipelineParameters? parameters)
+    protected ImagePipeline(PipelineContext context) : base(context)
     {
-        (Task, ModelFolder, Config, Processor) = (task, folder, config, processor);
-        Parameters = parameters ?? new PipelineParameters();
+        Processor = context.ImageProcessor ?? throw new ArgumentException(
+            $"The {context.Task} pipeline needs an image processor (preprocessor_config.json of '{context.ModelFolder}').", nameof(context));
     }
 
-    /// <summary>libtorch when the folder has model.safetensors, else ONNX Runtime (onnx/model.onnx).</summary>
-    protected static Engine PickEngine(string folder, Engine? requested) =>
-        requested ?? (File.Exists(Path.Combine(folder, "model.safetensors")) ? Engine.LibTorch : Engine.OnnxRuntime);
-
-    public string Task { get; }
-    public string ModelFolder { get; }
-    public PretrainedConfig Config { get; }
-    /// <summary>The libtorch model, or null on ONNX Runtime.</summary>
-    public PreTrainedModel? Model { get; }
-    /// <summary>The ONNX Runtime model, or null on libtorch.</summary>
-    public OnnxModel? Onnx { get; }
-    public Engine Engine => Onnx is null ? Engine.LibTorch : Engine.OnnxRuntime;
+    public PretrainedConfig Config => Model.Config;
+    public Engine Engine => Model.Engine;
     public ImageProcessor Processor { get; }
-    public PipelineParameters Parameters { get; }
 
     /// <summary>Names of the parameters <see cref="Postprocess"/> reads.</summary>
     protected abstract string[] PostprocessParameters { get; }
 
-    /// <summary>Turns the model's outputs for a batch (named as the ONNX exports name them: logits, last_hidden_state,
-    /// pooler_output; host copies) into one result per image.</summary>
-    protected abstract IReadOnlyList<TResult> Postprocess(NamedTensors output, int batch, PipelineParameters parameters);
+    protected override SanitizedParameters SanitizeParameters(PipelineParameters p) =>
+        new(PipelineParameters.Empty, PipelineParameters.Empty, p.Pick(PostprocessParameters));
 
-    /// <summary>As <see cref="Postprocess(NamedTensors, int, PipelineParameters)"/>, for tasks whose results depend on
-    /// each decoded image's (height, width) (segmentation maps at the image's size).</summary>
-    protected virtual IReadOnlyList<TResult> Postprocess(NamedTensors output, IReadOnlyList<(int Height, int Width)> imageSizes, PipelineParameters parameters) =>
-        Postprocess(output, imageSizes.Count, parameters);
-
-    private NamedTensors Forward(PixelValues pixels)
+    /// <summary>Decodes the image (Hugging Face's load_image: EXIF orientation, then RGB) and preprocesses it to [1, 3, H, W].</summary>
+    protected override PixelValues Preprocess(ImageInput input, PipelineParameters p)
     {
-        if (Onnx is not null) return Onnx.RunPixels(pixels.Data, pixels.Shape);
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var o = Model!.forward(new ModelInputs { PixelValues = pixels.ToTensor(Model.Device) });
-        var list = new List<NamedTensor>();
-        void Add(string name, Tensor? t)
+        ArgumentNullException.ThrowIfNull(input);
+        return Processor.Preprocess(input.Load());
+    }
+
+    /// <summary>One batch through the model; each image gets its rows of every output (batch dimension removed).</summary>
+    protected override IReadOnlyList<NamedTensors> Forward(IReadOnlyList<PixelValues> batch, PipelineParameters p)
+    {
+        var outputs = Model.RunPixels(PixelValues.Concat(batch));
+        var rows = new NamedTensors[batch.Count];
+        for (int b = 0; b < batch.Count; b++)
+            rows[b] = new NamedTensors(outputs.Select(o =>
+            {
+                var data = o.GetData<float>();
+                int size = data.Length / batch.Count;
+                return new NamedTensor(o.Name, TensorElementType.Float, o.Shape[1..], data.AsSpan(b * size, size).ToArray());
+            }).ToList());
+        return rows;
+    }
+
+    /// <summary>Opens <paramref name="folder"/> for <paramref name="task"/> with the options of the FromPretrained shortcuts.</summary>
+    protected static T Open<T>(string task, string folder, PipelineParameters? parameters, ModelLoadOptions? options, Engine? engine) where T : Pipeline =>
+        Pipelines.Create<T>(task, folder, new PipelineOptions
         {
-            if (t is null) return;
-            var host = t.to(ScalarType.Float32).cpu().contiguous();
-            list.Add(new NamedTensor(name, TensorElementType.Float, host.shape, host.data<float>().ToArray()));
-        }
-        Add("logits", o.Logits);
-        Add("last_hidden_state", o.LastHiddenState);
-        Add("pooler_output", o.PoolerOutput);
-        return new NamedTensors(list);
-    }
-
-    public TResult Run(ImageInput image, PipelineParameters? parameters = null) => RunBatch([image], parameters)[0];
-
-    /// <summary>Runs images in batches of batch_size (default 1); results keep the input order.</summary>
-    public IReadOnlyList<TResult> RunBatch(IReadOnlyList<ImageInput> images, PipelineParameters? parameters = null)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        if (images.Count == 0) throw new ArgumentException($"The list of images is empty; {Task} needs at least one image.", nameof(images));
-        var p = Parameters.Merge(parameters);
-        var unknown = p.Names.Where(n => n != BatchSizeParameter && !PostprocessParameters.Contains(n)).ToList();
-        if (unknown.Count > 0) throw new ArgumentException($"Unknown parameter(s) for {Task}: {string.Join(", ", unknown)}.", nameof(parameters));
-        int batchSize = p.GetInt(BatchSizeParameter, 1);
-        if (batchSize < 1) throw new ArgumentException($"batch_size must be at least 1; found {batchSize}.", nameof(parameters));
-        var post = p.Pick(PostprocessParameters);
-        var results = new List<TResult>(images.Count);
-        for (int start = 0; start < images.Count; start += batchSize)
-        {
-            var slice = images.Skip(start).Take(batchSize).Select(i => i.Load()).ToList();
-            results.AddRange(Postprocess(Forward(Processor.Preprocess(slice)), slice.Select(i => (i.Height, i.Width)).ToList(), post));
-        }
-        return results;
-    }
-
-    public void Dispose()
-    {
-        Model?.Dispose();
-        Onnx?.Dispose();
-        GC.SuppressFinalize(this);
-    }
+            Engine = engine,
+            Device = options?.Device,
+            TorchDtype = options?.TorchDtype,
+            Parameters = parameters,
+        });
 }
 
 /// <summary>One label and its score.</summary>
@@ -141,46 +100,32 @@ public sealed class ImageClassificationPipeline : ImagePipeline<IReadOnlyList<Im
 {
     public const string TopK = "top_k", FunctionToApply = "function_to_apply";
 
-    public ImageClassificationPipeline(string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-classification", folder, model, processor, parameters) { }
-
-    public ImageClassificationPipeline(string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-classification", folder, model, processor, parameters) { }
+    public ImageClassificationPipeline(PipelineContext context) : base(context) { }
 
     /// <summary>Opens a checkpoint folder with an image-classification head and its preprocessor_config.json, on
-    /// <paramref name="engine"/> (default: libtorch when model.safetensors exists, else onnx/model.onnx on ONNX Runtime).</summary>
-    public static ImageClassificationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null)
-    {
-        var processor = AutoImageProcessor.FromPretrained(folder);
-        return PickEngine(folder, engine) == Engine.OnnxRuntime
-            ? new(folder, OnnxModel.FromPretrained(folder), processor, parameters)
-            : new(folder, AutoModelForImageClassification.FromPretrained(folder, options), processor, parameters);
-    }
+    /// <paramref name="engine"/> (default: libtorch when model.safetensors exists, else onnx/model.onnx on ONNX Runtime).
+    /// The same as <c>Pipelines.Create("image-classification", folder, ...)</c>.</summary>
+    public static ImageClassificationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null) =>
+        Open<ImageClassificationPipeline>("image-classification", folder, parameters, options, engine);
 
     protected override string[] PostprocessParameters => [TopK, FunctionToApply];
 
-    protected override IReadOnlyList<IReadOnlyList<ImageClassificationResult>> Postprocess(NamedTensors output, int batch, PipelineParameters p)
+    protected override IReadOnlyList<ImageClassificationResult> Postprocess(NamedTensors output, PipelineParameters p)
     {
-        var logits = output["logits"].GetData<float>().ToArray();
-        int n = logits.Length / batch;
+        var logits = output["logits"].GetData<float>();
+        int n = logits.Length;
         int k = Math.Min(p.GetNullableInt(TopK, 5) ?? n, n);
+        if (k < 1) throw new ArgumentException($"top_k must be at least 1 (or null for all labels); found {k}.", TopK);
         var fn = p.GetEnum<ClassificationFunction>(FunctionToApply) ?? ClassificationFunction.Default;
         if (fn == ClassificationFunction.Default)
             fn = Config.ProblemType == "multi_label_classification" || n == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;
-        var id2label = Config.Id2Label;
-        var results = new List<IReadOnlyList<ImageClassificationResult>>(batch);
-        for (int b = 0; b < batch; b++)
+        double[] scores = fn switch
         {
-            var row = logits.AsSpan(b * n, n);
-            double[] scores = fn switch
-            {
-                ClassificationFunction.Sigmoid => row.ToArray().Select(x => Maths.Sigmoid(x)).ToArray(),
-                ClassificationFunction.Softmax => Maths.Softmax(row),
-                _ => row.ToArray().Select(x => (double)x).ToArray(),
-            };
-            results.Add(Maths.TopK(scores, k).Select(i => new ImageClassificationResult(id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}", scores[i])).ToList());
-        }
-        return results;
+            ClassificationFunction.Sigmoid => logits.Select(x => Maths.Sigmoid(x)).ToArray(),
+            ClassificationFunction.Softmax => Maths.Softmax(logits),
+            _ => logits.Select(x => (double)x).ToArray(),
+        };
+        return Maths.TopK(scores, k).Select(i => new ImageClassificationResult(Label(i), scores[i])).ToList();
     }
 }
 
@@ -195,32 +140,27 @@ public sealed class ImageFeatureExtractionPipeline : ImagePipeline<ImageFeatures
 {
     public const string Pool = "pool";
 
-    public ImageFeatureExtractionPipeline(string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-feature-extraction", folder, model, processor, parameters) { }
-
-    public ImageFeatureExtractionPipeline(string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-feature-extraction", folder, model, processor, parameters) { }
+    public ImageFeatureExtractionPipeline(PipelineContext context) : base(context)
+    {
+        if (Model is OnnxInferenceModel onnx && !onnx.Model.OutputNames.Contains("last_hidden_state"))
+            throw new OnnxModelException(onnx.Model.ModelPath, $"ONNX model '{onnx.Model.ModelPath}' has no last_hidden_state output, which " +
+                $"image-feature-extraction reads (its outputs: {string.Join(", ", onnx.Model.OutputNames)}).");
+    }
 
     /// <summary>Opens a checkpoint folder (a head checkpoint gives its base model on libtorch, as AutoModel does; an ONNX
-    /// export must output last_hidden_state) and its preprocessor_config.json.</summary>
-    public static ImageFeatureExtractionPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null)
-    {
-        var processor = AutoImageProcessor.FromPretrained(folder);
-        return PickEngine(folder, engine) == Engine.OnnxRuntime
-            ? new(folder, OnnxModel.FromPretrained(folder), processor, parameters)
-            : new(folder, AutoModel.FromPretrained(folder, options), processor, parameters);
-    }
+    /// export must output last_hidden_state, and pooler_output for pool = true) and its preprocessor_config.json.
+    /// The same as <c>Pipelines.Create("image-feature-extraction", folder, ...)</c>.</summary>
+    public static ImageFeatureExtractionPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null) =>
+        Open<ImageFeatureExtractionPipeline>("image-feature-extraction", folder, parameters, options, engine);
 
     protected override string[] PostprocessParameters => [Pool];
 
-    protected override IReadOnlyList<ImageFeatures> Postprocess(NamedTensors output, int batch, PipelineParameters p)
+    protected override ImageFeatures Postprocess(NamedTensors output, PipelineParameters p)
     {
         bool pool = p.GetBool(Pool, false);
         string name = pool ? "pooler_output" : "last_hidden_state";
         var t = output.TryGet(name) ?? throw new NotSupportedException($"The model of {ModelFolder} ({Engine}) gives no {name}; outputs: {string.Join(", ", output.Select(o => o.Name))}.");
-        var data = t.GetData<float>().ToArray();
-        int per = data.Length / batch;
-        int[] shape = pool ? [per] : t.Shape.Skip(1).Select(d => (int)d).ToArray();
-        return Enumerable.Range(0, batch).Select(b => new ImageFeatures(data.AsSpan(b * per, per).ToArray(), shape)).ToList();
+        var data = t.GetData<float>();
+        return new ImageFeatures(data, pool ? [data.Length] : t.Shape.Select(d => (int)d).ToArray());
     }
 }

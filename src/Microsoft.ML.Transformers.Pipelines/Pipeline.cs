@@ -1,11 +1,14 @@
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.Tokenizers;
+using Microsoft.ML.Transformers.Vision;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
-/// <summary>What a pipeline factory receives: the task, the opened model and tokenizer, and the construction parameters.</summary>
-public sealed record PipelineContext(string Task, string ModelFolder, IInferenceModel Model, Tokenizer Tokenizer, PipelineParameters Parameters);
+/// <summary>What a pipeline factory receives: the task, the opened model, its tokenizer (text tasks) or image processor
+/// (image tasks), and the construction parameters.</summary>
+public sealed record PipelineContext(string Task, string ModelFolder, IInferenceModel Model, Tokenizer? Tokenizer, PipelineParameters Parameters,
+    ImageProcessor? ImageProcessor = null);
 
 /// <summary>
 /// The part of every pipeline that does not depend on its input and result types: the task name, the model and
@@ -23,7 +26,8 @@ public abstract class Pipeline : IDisposable
         Task = context.Task;
         ModelFolder = context.ModelFolder;
         Model = context.Model;
-        Tokenizer = context.Tokenizer;
+        _tokenizer = context.Tokenizer;
+        ImageProcessor = context.ImageProcessor;
         Parameters = context.Parameters;
         // read once: the config and tokenizer getters parse their JSON on every access
         _maxLength = new(() => Tokenizer.ModelMaxLength ?? Model.Config.Get<int?>("max_position_embeddings"));
@@ -31,6 +35,7 @@ public abstract class Pipeline : IDisposable
         _id2label = new(() => Model.Config.Id2Label);
     }
 
+    private readonly Tokenizer? _tokenizer;
     private readonly Lazy<int?> _maxLength;
     private readonly Lazy<int> _padId;
     private readonly Lazy<IReadOnlyDictionary<int, string>> _id2label;
@@ -42,13 +47,16 @@ public abstract class Pipeline : IDisposable
     /// <summary>The folder the model and tokenizer were read from.</summary>
     public string ModelFolder { get; }
     public IInferenceModel Model { get; }
-    public Tokenizer Tokenizer { get; }
+    /// <summary>The tokenizer of a text task (an image task has none and throws).</summary>
+    public Tokenizer Tokenizer => _tokenizer ?? throw new InvalidOperationException($"The {Task} pipeline of '{ModelFolder}' has no tokenizer.");
+    /// <summary>The image processor (preprocessor_config.json) of an image task, else null.</summary>
+    public ImageProcessor? ImageProcessor { get; }
     /// <summary>Parameters given at construction; call-time parameters are merged over them.</summary>
     public PipelineParameters Parameters { get; }
 
     /// <summary>
     /// Writes a folder that <see cref="Pipelines.Load"/> recreates this pipeline from alone: the model files
-    /// (config.json, safetensors and/or onnx/), the tokenizer files and pipeline.json naming the task.
+    /// (config.json, safetensors and/or onnx/), the tokenizer files or preprocessor_config.json, and pipeline.json naming the task.
     /// </summary>
     public void SavePretrained(string folder) => PipelineFolder.Save(this, folder);
 

@@ -14,6 +14,7 @@ internal static class PipelineFolder
     [
         PretrainedConfig.ConfigFileName, "model.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
         "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "onnx/model.onnx", "onnx/model.onnx_data", "model.onnx",
+        "preprocessor_config.json",
     ];
 
     public sealed record Saved(string Task, PipelineParameters Parameters);

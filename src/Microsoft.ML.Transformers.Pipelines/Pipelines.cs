@@ -1,6 +1,7 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Tokenizers;
+using Microsoft.ML.Transformers.Vision;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -18,11 +19,14 @@ public static class Pipelines
         var config = AutoConfig.FromPretrained(modelFolder);
         var engine = options.Engine ?? InferenceModel.DetectEngine(modelFolder);
         CheckHead(t, config, engine, modelFolder);
-        var tokenizer = AutoTokenizer.FromPretrained(modelFolder);
-        var model = InferenceModel.Load(modelFolder, t.Head, new InferenceModelOptions { Engine = engine, Device = options.Device, Onnx = options.Onnx });
+        // text tasks read tokenizer.json, image tasks preprocessor_config.json, multimodal ones both
+        var tokenizer = t.InputType == PipelineInputType.Image ? null : AutoTokenizer.FromPretrained(modelFolder);
+        var processor = t.InputType == PipelineInputType.Text ? null : AutoImageProcessor.FromPretrained(modelFolder);
+        var model = InferenceModel.Load(modelFolder, t.Head,
+            new InferenceModelOptions { Engine = engine, Device = options.Device, TorchDtype = options.TorchDtype, Onnx = options.Onnx });
         try
         {
-            return t.Factory(new PipelineContext(t.Name, modelFolder, model, tokenizer, options.Parameters ?? new PipelineParameters()));
+            return t.Factory(new PipelineContext(t.Name, modelFolder, model, tokenizer, options.Parameters ?? new PipelineParameters(), processor));
         }
         catch
         {
@@ -56,11 +60,15 @@ public static class Pipelines
         ("ForTokenClassification", ModelHead.TokenClassification),
         ("ForQuestionAnswering", ModelHead.QuestionAnswering),
         ("ForMaskedLM", ModelHead.MaskedLM),
+        ("ForImageClassification", ModelHead.ImageClassification),
+        ("ForSemanticSegmentation", ModelHead.SemanticSegmentation),
+        ("Backbone", ModelHead.Base),
         ("Model", ModelHead.Base),
     ];
 
     /// <summary>Fails before loading when the folder's architecture carries another head than the task needs. Feature extraction
-    /// takes any checkpoint on libtorch (the base model is read out of a head checkpoint), as Hugging Face's AutoModel does.</summary>
+    /// takes any checkpoint on libtorch (the base model is read out of a head checkpoint), as Hugging Face's AutoModel does;
+    /// image feature extraction also takes any ONNX export, whose outputs the pipeline checks when it opens.</summary>
     private static void CheckHead(PipelineTask task, PretrainedConfig config, Engine engine, string folder)
     {
         var archs = config.Architectures;
@@ -68,7 +76,7 @@ public static class Pipelines
         var arch = archs[0];
         var found = s_heads.FirstOrDefault(h => arch.EndsWith(h.Suffix, StringComparison.Ordinal));
         if (found.Suffix is null || found.Head == task.Head) return;
-        if (task.Head == ModelHead.Base && engine == Engine.LibTorch) return;
+        if (task.Head == ModelHead.Base && (engine == Engine.LibTorch || task.InputType == PipelineInputType.Image)) return;
         throw new ArgumentException(
             $"Task '{task.Name}' needs a model with a {task.Head} head, but '{Path.Combine(folder, PretrainedConfig.ConfigFileName)}' " +
             $"has architectures [{arch}] ({found.Head} head).", nameof(folder));

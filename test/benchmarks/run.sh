@@ -8,6 +8,7 @@
 # onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
+# vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
@@ -93,13 +94,15 @@ case "$WHAT" in
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   mlnet) bash test/benchmarks/MLNet/run.sh ;;
+  vision) bash test/benchmarks/VisionBench/run.sh ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
     bash test/benchmarks/Tokenizers/bench.sh
     bash test/benchmarks/Pipelines/run.sh
     bash test/benchmarks/MLNet/run.sh
+    bash test/benchmarks/VisionBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer)" >&2; exit 2 ;;
 esac

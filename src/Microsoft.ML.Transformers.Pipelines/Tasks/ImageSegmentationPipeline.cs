@@ -25,39 +25,45 @@ public sealed record ImageSegmentationResult(string Label, double? Score, Segmen
 public sealed class ImageSegmentationPipeline : ImagePipeline<IReadOnlyList<ImageSegmentationResult>>
 {
     public const string Subtask = "subtask", Threshold = "threshold", MaskThreshold = "mask_threshold", OverlapMaskAreaThreshold = "overlap_mask_area_threshold";
+    private const string ImageSizeOutput = "image_size";
 
-    public ImageSegmentationPipeline(string folder, PreTrainedModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-segmentation", folder, model, processor, parameters) { }
-
-    public ImageSegmentationPipeline(string folder, OnnxModel model, ImageProcessor processor, PipelineParameters? parameters = null)
-        : base("image-segmentation", folder, model, processor, parameters) { }
+    public ImageSegmentationPipeline(PipelineContext context) : base(context) { }
 
     /// <summary>Opens a checkpoint folder with a semantic-segmentation head (AutoModelForSemanticSegmentation) and its
     /// preprocessor_config.json, on <paramref name="engine"/> (default: libtorch when model.safetensors exists, else
-    /// onnx/model.onnx, which must output logits [batch, num_labels, h, w], on ONNX Runtime).</summary>
-    public static ImageSegmentationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null)
-    {
-        var processor = AutoImageProcessor.FromPretrained(folder);
-        return PickEngine(folder, engine) == Engine.OnnxRuntime
-            ? new(folder, OnnxModel.FromPretrained(folder), processor, parameters)
-            : new(folder, AutoModelForSemanticSegmentation.FromPretrained(folder, options), processor, parameters);
-    }
+    /// onnx/model.onnx, which must output logits [batch, num_labels, h, w], on ONNX Runtime).
+    /// The same as <c>Pipelines.Create("image-segmentation", folder, ...)</c>.</summary>
+    public static ImageSegmentationPipeline FromPretrained(string folder, PipelineParameters? parameters = null, ModelLoadOptions? options = null, Engine? engine = null) =>
+        Open<ImageSegmentationPipeline>("image-segmentation", folder, parameters, options, engine);
 
     protected override string[] PostprocessParameters => [Subtask, Threshold, MaskThreshold, OverlapMaskAreaThreshold];
 
-    protected override IReadOnlyList<IReadOnlyList<ImageSegmentationResult>> Postprocess(NamedTensors output, int batch, PipelineParameters parameters) =>
-        throw new NotSupportedException("image-segmentation needs each image's size; it is called with them.");
+    // Hugging Face's preprocess keeps the image's size for postprocess (target_size): it travels with the pixels and
+    // comes back beside the model's outputs.
+    protected override PixelValues Preprocess(ImageInput input, PipelineParameters p)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var image = input.Load();
+        return Processor.Preprocess(image) with { ImageSize = (image.Height, image.Width) };
+    }
 
-    protected override IReadOnlyList<IReadOnlyList<ImageSegmentationResult>> Postprocess(NamedTensors output, IReadOnlyList<(int Height, int Width)> imageSizes, PipelineParameters p)
+    protected override IReadOnlyList<NamedTensors> Forward(IReadOnlyList<PixelValues> batch, PipelineParameters p) =>
+        base.Forward(batch, p).Select((row, b) =>
+        {
+            var (h, w) = batch[b].ImageSize ?? (batch[b].Height, batch[b].Width);
+            return new NamedTensors([.. row, NamedTensor.Create(ImageSizeOutput, new long[] { h, w }, 2)]);
+        }).ToList();
+
+    protected override IReadOnlyList<ImageSegmentationResult> Postprocess(NamedTensors output, PipelineParameters p)
     {
         CheckParameters(p);
         var logits = output.TryGet("logits") ?? throw new NotSupportedException(
             $"The model of {ModelFolder} ({Engine}) gives no logits; outputs: {string.Join(", ", output.Select(o => o.Name))}.");
-        if (logits.Shape.Length != 4)
-            throw new NotSupportedException($"The model of {ModelFolder} ({Engine}) gives logits of shape [{string.Join(", ", logits.Shape)}]; semantic segmentation needs [batch, num_labels, height, width].");
-        var id2label = Config.Id2Label;
-        return SemanticSegmentation.PostProcess(logits.GetData<float>(), logits.Shape, imageSizes)
-            .Select(map => Segments(map, i => id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}")).ToList();
+        if (logits.Shape.Length != 3)
+            throw new NotSupportedException($"The model of {ModelFolder} ({Engine}) gives logits of shape [batch, {string.Join(", ", logits.Shape)}]; semantic segmentation needs [batch, num_labels, height, width].");
+        var size = output[ImageSizeOutput].GetData<long>();
+        var map = SemanticSegmentation.PostProcess(logits.GetData<float>(), [1, .. logits.Shape], [((int)size[0], (int)size[1])])[0];
+        return Segments(map, Label);
     }
 
     /// <summary>One result per class present in <paramref name="map"/>, ascending, each with its 0/255 mask.</summary>

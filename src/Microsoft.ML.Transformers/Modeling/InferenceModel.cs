@@ -1,6 +1,7 @@
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.Engines;
+using Microsoft.ML.Transformers.Vision;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
@@ -15,7 +16,7 @@ public enum Engine
 }
 
 /// <summary>The head a task needs; each maps to a model registry.</summary>
-public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM }
+public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM, ImageClassification, SemanticSegmentation }
 
 /// <summary>A padded batch of token ids, row-major [BatchSize, SequenceLength].</summary>
 public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength)
@@ -55,6 +56,11 @@ public interface IInferenceModel : IDisposable
     ModelHead Head { get; }
     /// <summary>Runs the batch without gradients and returns host copies of the outputs.</summary>
     NamedTensors Run(InferenceBatch batch);
+
+    /// <summary>Runs a vision model on pixel_values [batch, 3, height, width] without gradients and returns host copies of
+    /// the outputs (logits; last_hidden_state and pooler_output where the model or export has them).</summary>
+    NamedTensors RunPixels(PixelValues pixels) =>
+        throw new NotSupportedException($"{GetType().Name} runs token ids only; it takes no pixel_values.");
 }
 
 public sealed record InferenceModelOptions
@@ -78,6 +84,8 @@ public static class InferenceModel
         ModelHead.TokenClassification => ModelRegistries.TokenClassification,
         ModelHead.QuestionAnswering => ModelRegistries.QuestionAnswering,
         ModelHead.MaskedLM => ModelRegistries.MaskedLM,
+        ModelHead.ImageClassification => ModelRegistries.ImageClassification,
+        ModelHead.SemanticSegmentation => ModelRegistries.SemanticSegmentation,
         _ => throw new ArgumentOutOfRangeException(nameof(head), head, null),
     };
 
@@ -130,16 +138,27 @@ public sealed class TorchInferenceModel : IInferenceModel
         using var lease = Model.Use(); // a Dispose on another thread waits for this call; a call after it throws ObjectDisposedException
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var device = Model.Device;
         var inputs = ModelInputs.FromArrays(batch.InputIds, batch.AttentionMask, _takesTokenTypes ? batch.TokenTypeIds : null,
-            batch.BatchSize, batch.SequenceLength, device);
-        var o = Model.forward(inputs);
+            batch.BatchSize, batch.SequenceLength, Model.Device);
+        return HostOutputs(Model.forward(inputs));
+    }
+
+    public NamedTensors RunPixels(PixelValues pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        using var lease = Model.Use();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return HostOutputs(Model.forward(new ModelInputs { PixelValues = pixels.ToTensor(Model.Device) }));
+    }
+
+    /// <summary>The outputs named as the ONNX exports name them, copied to the host as float32.</summary>
+    private static NamedTensors HostOutputs(ModelOutput o)
+    {
         var result = new List<NamedTensor>();
         void Add(string name, Tensor? t)
         {
-            if (t is null) return;
-            using var host = t.to(ScalarType.Float32).cpu().contiguous();
-            result.Add(new NamedTensor(name, TensorElementType.Float, t.shape, host.data<float>().ToArray()));
+            if (t is not null) result.Add(ToHost(name, t));
         }
         Add("logits", o.Logits);
         Add("start_logits", o.StartLogits);
@@ -147,6 +166,13 @@ public sealed class TorchInferenceModel : IInferenceModel
         Add("last_hidden_state", o.LastHiddenState);
         Add("pooler_output", o.PoolerOutput);
         return new NamedTensors(result);
+    }
+
+    /// <summary>A host float32 copy of <paramref name="t"/> (any dtype, any device).</summary>
+    internal static NamedTensor ToHost(string name, Tensor t)
+    {
+        using var host = t.to(ScalarType.Float32).cpu().contiguous();
+        return new NamedTensor(name, TensorElementType.Float, t.shape, host.data<float>().ToArray());
     }
 
     public void Dispose() => Model.Dispose();
@@ -175,6 +201,12 @@ public sealed class OnnxInferenceModel : IInferenceModel
 
     public NamedTensors Run(InferenceBatch batch) =>
         Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength);
+
+    public NamedTensors RunPixels(PixelValues pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        return Model.RunPixels(pixels.Data, pixels.Shape);
+    }
 
     public void Dispose() => Model.Dispose();
 }

@@ -13,11 +13,45 @@ public sealed record PixelValues(float[] Data, int Batch, int Height, int Width)
 {
     public long[] Shape => [Batch, 3, Height, Width];
 
+    /// <summary>The decoded image's (height, width) before the processor resized it, when one image's pixels carry it
+    /// (for tasks whose results are at the image's size, as segmentation maps).</summary>
+    public (int Height, int Width)? ImageSize { get; init; }
+
     /// <summary>As a libtorch tensor (a copy), on <paramref name="device"/>.</summary>
     public Tensor ToTensor(Device? device = null)
     {
         Engines.TorchSharpRuntime.EnsureLoaded();
         return tensor(Data, Shape, device: device);
+    }
+
+    /// <summary>A host copy of a [batch, 3, height, width] tensor (any dtype, any device) as float32 pixel_values.</summary>
+    public static PixelValues FromTensor(Tensor pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        if (pixels.dim() != 4 || pixels.size(1) != 3)
+            throw new ArgumentException($"pixel_values must have shape [batch, 3, height, width]; got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        using var host = pixels.to(ScalarType.Float32).cpu().contiguous();
+        return new PixelValues(host.data<float>().ToArray(), (int)pixels.size(0), (int)pixels.size(2), (int)pixels.size(3));
+    }
+
+    /// <summary>Stacks batches along the batch dimension; they must share one height and width.</summary>
+    public static PixelValues Concat(IReadOnlyList<PixelValues> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0) throw new ArgumentException("No pixel values to stack.", nameof(parts));
+        if (parts.Count == 1) return parts[0];
+        var (h, w) = (parts[0].Height, parts[0].Width);
+        for (int i = 1; i < parts.Count; i++)
+            if ((parts[i].Height, parts[i].Width) != (h, w))
+                throw new ArgumentException($"Image {i} preprocesses to {parts[i].Height}x{parts[i].Width} but image 0 to {h}x{w}; a batch needs one size (set do_center_crop or a fixed size).");
+        var data = new float[parts.Sum(p => (long)p.Data.Length)];
+        long offset = 0;
+        foreach (var p in parts)
+        {
+            p.Data.CopyTo(data, offset);
+            offset += p.Data.Length;
+        }
+        return new PixelValues(data, parts.Sum(p => p.Batch), h, w);
     }
 }
 
@@ -158,21 +192,15 @@ public abstract class ImageProcessor
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) throw new ArgumentException("No images to preprocess.", nameof(images));
-        var parts = new float[images.Count][];
-        int h = 0, w = 0;
-        for (int i = 0; i < images.Count; i++)
-        {
-            parts[i] = Preprocess(images[i], out int ih, out int iw);
-            if (i == 0) (h, w) = (ih, iw);
-            else if ((ih, iw) != (h, w))
-                throw new ArgumentException($"Image {i} preprocesses to {ih}x{iw} but image 0 to {h}x{w}; a batch needs one size (set do_center_crop or a fixed size).");
-        }
-        var data = new float[parts.Sum(p => (long)p.Length)];
-        for (int i = 0; i < parts.Length; i++) parts[i].CopyTo(data, (long)i * parts[0].Length);
-        return new PixelValues(data, images.Count, h, w);
+        return PixelValues.Concat(images.Select(i => Preprocess(i)).ToList());
     }
 
-    public PixelValues Preprocess(RgbImage image) => Preprocess([image]);
+    /// <summary>One image into pixel_values [1, 3, H, W].</summary>
+    public PixelValues Preprocess(RgbImage image)
+    {
+        var data = Preprocess(image, out int h, out int w);
+        return new PixelValues(data, 1, h, w);
+    }
 
     /// <summary>Writes preprocessor_config.json (sorted keys, indent 2, as Hugging Face) through a temp file.</summary>
     public string SavePretrained(string folder)

@@ -46,7 +46,8 @@ public class ImageSegmentationPipelineTests
     [TestMethod]
     public void BadParametersAreRefused()
     {
-        using var pipe = ImageSegmentationPipeline.FromPretrained(Folder);
+        using var pipe = Pipelines.Pipelines.Create<ImageSegmentationPipeline>("image-segmentation", Folder);
+        Assert.AreEqual(Engine.LibTorch, pipe.Engine);
         var image = ImageProcessorTests.Image(Images[0]);
         Assert.ThrowsExactly<NotSupportedException>(() => pipe.Run(image, new PipelineParameters { ["subtask"] = "panoptic" }));
         var e = Assert.ThrowsExactly<ArgumentException>(() => pipe.Run(image, new PipelineParameters { ["mask_threshold"] = 1.5 }));

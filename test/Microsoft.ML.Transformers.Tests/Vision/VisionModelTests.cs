@@ -148,22 +148,27 @@ public class BackboneAlignmentTests
 }
 
 /// <summary>One full-size forward each (torchvision resnet18, resnet50, convnext_tiny, swin_t with seeded random
-/// weights, 224x224), written at setup by <c>make_vision_fixtures.py --full artifacts/vision-full</c> (~380 MB, not committed).</summary>
+/// weights, 224x224) on both engines, written at setup by <c>make_vision_fixtures.py --full artifacts/vision-full</c>
+/// (~800 MB, not committed; ONNX Runtime runs its onnx/model.onnx, which outputs logits and hidden_states.0..4).</summary>
 [TestClass]
 public class FullSizeVisionModelTests
 {
     [TestMethod]
     [TestCategory("Slow")]
-    [DataRow("resnet18")]
-    [DataRow("resnet50")]
-    [DataRow("convnext_tiny")]
-    [DataRow("swin_t")]
-    public void FullSizeLogitsAndStagesEqualTorchvision(string name)
+    [DataRow("resnet18", Engine.LibTorch)]
+    [DataRow("resnet50", Engine.LibTorch)]
+    [DataRow("convnext_tiny", Engine.LibTorch)]
+    [DataRow("swin_t", Engine.LibTorch)]
+    [DataRow("resnet18", Engine.OnnxRuntime)]
+    [DataRow("resnet50", Engine.OnnxRuntime)]
+    [DataRow("convnext_tiny", Engine.OnnxRuntime)]
+    [DataRow("swin_t", Engine.OnnxRuntime)]
+    public void FullSizeLogitsAndStagesEqualTorchvision(string name, Engine engine)
     {
         var folder = Path.Combine(TestPaths.RepoRoot, "artifacts", "vision-full", name);
         var golden = Path.Combine(TestPaths.RepoRoot, "artifacts", "vision-full", $"vision-{name}.safetensors");
-        if (!File.Exists(golden)) Assert.Inconclusive($"run /usr/bin/python3 test/fixtures/scripts/make_vision_fixtures.py --full artifacts/vision-full first ({golden} is missing)");
-        using var model = AutoModelForImageClassification.FromPretrained(folder);
+        if (!File.Exists(Path.Combine(folder, "onnx", "model.onnx")))
+            Assert.Inconclusive($"run /usr/bin/python3 test/fixtures/scripts/make_vision_fixtures.py --full artifacts/vision-full first ({folder}/onnx/model.onnx is missing)");
         using var file = Microsoft.ML.Transformers.SafeTensors.SafeTensorsFile.Open(golden);
         Tensor T(string k)
         {
@@ -174,18 +179,80 @@ public class FullSizeVisionModelTests
         }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var o = model.Forward(new ModelInputs { PixelValues = T("pixel_values"), OutputHiddenStates = true });
-        var diffs = new List<string>();
-        double worst = Goldens.MaxAbsDiff(o.Logits!, T("logits"), "logits");
-        diffs.Add($"logits {worst:E1}");
-        var stages = name == "swin_t" ? o.ReshapedHiddenStates! : o.HiddenStates!;
-        for (int i = 0; i < 5; i++)
+        var x = T("pixel_values");
+        var actual = new List<Tensor>();
+        if (engine == Engine.LibTorch)
         {
-            double d = Goldens.MaxAbsDiff(stages[i], T($"hidden_states.{i}"), $"stage {i}");
-            diffs.Add($"h{i} {d:E1}");
+            using var model = AutoModelForImageClassification.FromPretrained(folder);
+            var o = model.Forward(new ModelInputs { PixelValues = x, OutputHiddenStates = true });
+            actual.Add(o.Logits!);
+            actual.AddRange(name == "swin_t" ? o.ReshapedHiddenStates! : o.HiddenStates!);
+        }
+        else
+        {
+            using var model = InferenceModel.Load(folder, ModelHead.ImageClassification, new InferenceModelOptions { Engine = Engine.OnnxRuntime });
+            var o = model.RunPixels(Microsoft.ML.Transformers.Vision.PixelValues.FromTensor(x));
+            foreach (var k in new[] { "logits", "hidden_states.0", "hidden_states.1", "hidden_states.2", "hidden_states.3", "hidden_states.4" })
+                actual.Add(tensor(o[k].GetData<float>(), o[k].Shape));
+        }
+        Assert.AreEqual(6, actual.Count);
+        var diffs = new List<string>();
+        double worst = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            var key = i == 0 ? "logits" : $"hidden_states.{i - 1}";
+            double d = Goldens.MaxAbsDiff(actual[i], T(key), key);
+            diffs.Add($"{key} {d:E1}");
             worst = Math.Max(worst, d);
         }
-        Console.WriteLine($"{name}: {string.Join(", ", diffs)}");
-        Assert.IsTrue(worst <= 1e-4, $"{name}: {string.Join(", ", diffs)}");
+        Console.WriteLine($"{name} {engine}: {string.Join(", ", diffs)}");
+        Assert.IsTrue(worst <= 1e-4, $"{name} {engine}: {string.Join(", ", diffs)}");
+    }
+}
+
+/// <summary>Backbones behind <see cref="InferenceBackbone"/> on both engines: libtorch runs our model, ONNX Runtime the
+/// torchvision module (with its stage norms) exported by make_vision_fixtures.py; both equal torchvision's maps.</summary>
+[TestClass]
+public class BackboneEngineTests
+{
+    private static string Model(string name) => TestPaths.Fixture("vision", "models", name);
+
+    public static IEnumerable<object?[]> Cases()
+    {
+        foreach (var engine in new[] { Engine.LibTorch, Engine.OnnxRuntime })
+            foreach (var name in new[] { "resnet-basic", "resnet-bottleneck", "convnext", "swin" })
+            {
+                yield return [engine, name, null, null, new[] { "stem", "stage1", "stage2", "stage3", "stage4" }];
+                yield return [engine, name, new[] { "stage1", "stage3" }, null, new[] { "stage1", "stage3" }];
+                yield return [engine, name, null, new[] { 0, -1 }, new[] { "stem", "stage4" }];
+            }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void FeatureMapsEqualTorchvision(Engine engine, string name, string[]? outFeatures, int[]? outIndices, string[] expected)
+    {
+        using var backbone = InferenceBackbone.Load(Model(name + "-backbone"), outFeatures, outIndices, new InferenceModelOptions { Engine = engine });
+        Assert.AreEqual(engine, backbone.Engine);
+        CollectionAssert.AreEqual(expected, backbone.OutFeatures.ToArray());
+        using var g = new Goldens($"vision-{name}");
+        using var scope = NewDisposeScope();
+        var maps = backbone.Run(Microsoft.ML.Transformers.Vision.PixelValues.FromTensor(g.Tensor("pixel_values")));
+        CollectionAssert.AreEqual(expected, maps.Select(m => m.Name).ToArray());
+        foreach (var m in maps)
+            Goldens.AssertClose(tensor(m.GetData<float>(), m.Shape), g.Tensor($"backbone.{m.Name}"), 1e-4, $"{engine} {name} {m.Name}");
+    }
+
+    [TestMethod]
+    public void OnnxBackboneBadInputIsClear()
+    {
+        var options = new InferenceModelOptions { Engine = Engine.OnnxRuntime };
+        var e = Assert.ThrowsExactly<ConfigException>(() => InferenceBackbone.Load(Model("convnext-backbone"), ["stage9"], options: options));
+        StringAssert.Contains(e.Message, "stage9");
+        Assert.ThrowsExactly<ConfigException>(() => InferenceBackbone.Load(Model("convnext-backbone"), outIndices: [5], options: options));
+        // a classifier export has logits, not stage outputs
+        var o = Assert.ThrowsExactly<Microsoft.ML.Transformers.OnnxRuntime.OnnxModelException>(() => InferenceBackbone.Load(Model("convnext"), options: options));
+        StringAssert.Contains(o.Message, "stage4");
+        StringAssert.Contains(o.Message, "logits");
     }
 }
