@@ -36,11 +36,11 @@ internal sealed class PipelineDataView : IDataView
             else outputActive[c.Index - inputCount] = true;
         }
         bool anyOutput = outputActive.Any(a => a);
-        var textColumns = _parent.Mapper.InputColumns.Select(n => _input.Schema[n]).ToArray();
-        var needed = inputActive.Select(i => _input.Schema[i]).Concat(anyOutput ? textColumns : []).Distinct();
+        var taskColumns = _parent.Mapper.InputColumns.Select(n => _input.Schema[n]).ToArray();
+        var needed = inputActive.Select(i => _input.Schema[i]).Concat(anyOutput ? taskColumns : []).Distinct();
         // our rows come out in input order, so the input is read in order too
         var cursor = _input.GetRowCursor(needed, rand: null);
-        return new Cursor(this, cursor, inputActive, outputActive, anyOutput ? textColumns : null);
+        return new Cursor(this, cursor, inputActive, outputActive, anyOutput ? taskColumns : null);
     }
 
     /// <summary>One cursor: batching is where the parallelism is, and a single cursor keeps the row order.</summary>
@@ -52,30 +52,30 @@ internal sealed class PipelineDataView : IDataView
         private readonly PipelineDataView _view;
         private readonly DataViewRowCursor _input;
         private readonly bool[] _outputActive;
-        private readonly ValueGetter<ReadOnlyMemory<char>>[]? _texts;
+        private readonly Func<object>[]? _values;
         private readonly Dictionary<int, ColumnCache> _caches = new();
         private readonly ValueGetter<DataViewRowId> _inputIds;
         private readonly DataViewRowId[] _ids;
         private readonly long[] _inputPositions;
-        private readonly string[][] _rows;
+        private readonly object[][] _rows;
         private readonly int _batchSize;
         private IReadOnlyList<object>? _results;
         private int _count, _slot = -1;
         private long _position = -1;
         private bool _done;
 
-        public Cursor(PipelineDataView view, DataViewRowCursor input, HashSet<int> inputActive, bool[] outputActive, DataViewSchema.Column[]? textColumns)
+        public Cursor(PipelineDataView view, DataViewRowCursor input, HashSet<int> inputActive, bool[] outputActive, DataViewSchema.Column[]? taskColumns)
         {
             _view = view;
             _input = input;
             _outputActive = outputActive;
             _batchSize = view._parent.BaseOptions.BatchSize;
-            _texts = textColumns?.Select(c => input.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+            _values = taskColumns?.Select(c => view._parent.Mapper.Input.Reader(input, c)).ToArray();
             foreach (var i in inputActive) _caches[i] = ColumnCache.Create(input, input.Schema[i], _batchSize);
             _inputIds = input.GetIdGetter();
             _ids = new DataViewRowId[_batchSize];
             _inputPositions = new long[_batchSize];
-            _rows = new string[_batchSize][];
+            _rows = new object[_batchSize][];
         }
 
         public override DataViewSchema Schema => _view.Schema;
@@ -113,19 +113,10 @@ internal sealed class PipelineDataView : IDataView
                 foreach (var c in _caches.Values) c.Fill(s);
                 _inputIds(ref _ids[s]);
                 _inputPositions[s] = _input.Position;
-                if (_texts != null)
-                {
-                    var row = _rows[s] = new string[_texts.Length];
-                    ReadOnlyMemory<char> text = default;
-                    for (int k = 0; k < _texts.Length; k++)
-                    {
-                        _texts[k](ref text);
-                        row[k] = text.ToString();
-                    }
-                }
+                if (_values != null) _rows[s] = Array.ConvertAll(_values, read => read());
             }
             if (_count == 0) return false;
-            if (_texts != null) _results = RowErrors.Run(_view._parent, _rows.AsSpan(0, _count).ToArray(), _inputPositions);
+            if (_values != null) _results = RowErrors.Run(_view._parent, _rows.AsSpan(0, _count).ToArray(), _inputPositions);
             return true;
         }
 
@@ -218,13 +209,13 @@ internal abstract class ColumnCache
 /// <summary>Runs a batch; when it fails, finds the row that fails alone so the error names it.</summary>
 internal static class RowErrors
 {
-    public static IReadOnlyList<object> Run(PipelineTransformer parent, string[][] rows, long[] positions)
+    public static IReadOnlyList<object> Run(PipelineTransformer parent, object[][] rows, long[] positions)
     {
         try
         {
             return parent.RunRows(rows);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException && rows.Length > 1)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException && rows.Length > 1)
         {
             for (int i = 0; i < rows.Length; i++)
             {
@@ -233,16 +224,15 @@ internal static class RowErrors
             }
             throw;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
         {
             throw Wrap(parent, rows[0], positions[0], e);
         }
     }
 
-    private static InvalidOperationException Wrap(PipelineTransformer parent, string[] row, long position, Exception e)
+    private static InvalidOperationException Wrap(PipelineTransformer parent, object[] row, long position, Exception e)
     {
-        var values = string.Join(", ", parent.Mapper.InputColumns.Select((c, k) =>
-            $"{c} = \"{(row[k].Length > 60 ? row[k][..60] + "..." : row[k])}\""));
+        var values = string.Join(", ", parent.Mapper.InputColumns.Select((c, k) => $"{c} = {RowInput.Describe(row[k])}"));
         return new InvalidOperationException($"{parent.Mapper.TaskName} failed on input row {position} ({values}): {e.Message}", e);
     }
 }
@@ -286,8 +276,8 @@ internal sealed class PipelineRowMapper : IRowToRowMapper
 
     private sealed class Row(PipelineRowMapper mapper, DataViewRow input, HashSet<int> active) : DataViewRow
     {
-        private ValueGetter<ReadOnlyMemory<char>>[]? _texts;
-        private string[]? _lastRow;
+        private Func<object>[]? _values;
+        private object[]? _lastRow;
         private object? _lastResult;
 
         public override DataViewSchema Schema => mapper.OutputSchema;
@@ -309,15 +299,10 @@ internal sealed class PipelineRowMapper : IRowToRowMapper
         /// between predictions, so its values, not its position, tell rows apart).</summary>
         private object Current()
         {
-            _texts ??= mapper._parent.Mapper.InputColumns.Select(n => input.GetGetter<ReadOnlyMemory<char>>(input.Schema[n])).ToArray();
-            var row = new string[_texts.Length];
-            ReadOnlyMemory<char> text = default;
-            for (int k = 0; k < row.Length; k++)
-            {
-                _texts[k](ref text);
-                row[k] = text.ToString();
-            }
-            if (_lastRow is null || !_lastRow.AsSpan().SequenceEqual(row))
+            var task = mapper._parent.Mapper;
+            _values ??= task.InputColumns.Select(n => task.Input.Reader(input, input.Schema[n])).ToArray();
+            var row = Array.ConvertAll(_values, read => read());
+            if (_lastRow is null || !_lastRow.Zip(row).All(p => RowInput.Same(p.First, p.Second)))
             {
                 _lastResult = RowErrors.Run(mapper._parent, [row], [input.Position])[0];
                 _lastRow = row;

@@ -29,6 +29,9 @@ public abstract class PipelineTransformerOptions
     public bool Truncation { get; set; } = true;
 }
 
+/// <summary>What a transformer opened: the object its mapper runs batches on, the engine in use and the model's config.</summary>
+internal readonly record struct OpenedPipeline(IDisposable Runner, Engine Engine, PretrainedConfig Config);
+
 /// <summary>
 /// The part of every task's transformer that does not depend on the task: an opened <see cref="Pipeline"/>, the task's
 /// columns, a lazy batching <see cref="IDataView"/>, a row mapper for PredictionEngine, and model.zip persistence.
@@ -39,35 +42,54 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     private readonly string? _ownedFolder;
     private int _disposed;
 
-    private protected PipelineTransformer(string task, PipelineTransformerOptions options, Func<PretrainedConfig, TaskMapper> mapper, bool ownsFolder)
+    /// <summary>A text task: its <see cref="Pipeline"/> is <c>Pipelines.Create(pipelineTask ?? task, ...)</c>.</summary>
+    private protected PipelineTransformer(string task, PipelineTransformerOptions options, Func<PretrainedConfig, TaskMapper> mapper, bool ownsFolder,
+        string? pipelineTask = null)
+        : this(task, options, o => OpenTextPipeline(pipelineTask ?? task, o), mapper, ownsFolder) { }
+
+    /// <summary>Any task: <paramref name="open"/> opens the model folder and returns what runs the batches.</summary>
+    private protected PipelineTransformer(string task, PipelineTransformerOptions options, Func<PipelineTransformerOptions, OpenedPipeline> open,
+        Func<PretrainedConfig, TaskMapper> mapper, bool ownsFolder)
     {
         Task = task;
         var folder = options.ModelFolder;
         PipelineEstimatorChecks.CheckModelFolder(folder);
-        Pipeline = Pipelines.Pipelines.Create(task, folder, new PipelineOptions
-        {
-            Engine = options.Engine,
-            Device = options.Device, // "cpu", "cuda", "cuda:N": a plain value, so it persists and sweeps
-
-        });
+        var opened = open(options);
         try
         {
-            options.Engine = Pipeline.Model.Engine;   // persisted as the engine actually used
-            Mapper = mapper(Pipeline.Model.Config);
+            options.Engine = opened.Engine;   // persisted as the engine actually used
+            Mapper = mapper(opened.Config);
         }
         catch
         {
-            Pipeline.Dispose();
+            opened.Runner.Dispose();
             throw;
         }
+        Runner = opened.Runner;
+        Engine = opened.Engine;
         BaseOptions = options;
         _ownedFolder = ownsFolder ? folder : null;
     }
 
-    /// <summary>The Hugging Face task name (text-classification, ...).</summary>
+
+    private protected static OpenedPipeline OpenTextPipeline(string task, PipelineTransformerOptions options)
+    {
+        var pipeline = Pipelines.Pipelines.Create(task, options.ModelFolder, new PipelineOptions
+        {
+            Engine = options.Engine,
+            Device = options.Device, // "cpu", "cuda", "cuda:N": a plain value, so it persists and sweeps
+        });
+        return new(pipeline, pipeline.Model.Engine, pipeline.Model.Config);
+    }
+
+    /// <summary>The Hugging Face task name (text-classification, ...) model.zip records.</summary>
     public string Task { get; }
-    /// <summary>The pipeline every batch of rows runs through.</summary>
-    public Pipeline Pipeline { get; }
+    /// <summary>The engine the model runs on.</summary>
+    public Engine Engine { get; }
+    /// <summary>The text pipeline every batch of rows runs through (the image transformers run an image pipeline instead).</summary>
+    public Pipeline Pipeline => Runner as Pipeline
+        ?? throw new NotSupportedException($"The {Task} transformer runs {Runner.GetType().Name}, not a text Pipeline.");
+    internal IDisposable Runner { get; }
     internal string ModelFolder => BaseOptions.ModelFolder;
     internal PipelineTransformerOptions BaseOptions { get; }
     internal TaskMapper Mapper { get; }
@@ -108,12 +130,15 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     /// <summary>The model folder's files the engine in use needs (relative paths).</summary>
     internal IReadOnlyList<string> PersistedFiles()
     {
-        bool onnx = Pipeline.Model.Engine == Modeling.Engine.OnnxRuntime;
-        return PipelineFolder.ModelFiles
+        bool onnx = Engine == Modeling.Engine.OnnxRuntime;
+        return PipelineFolder.ModelFiles.Concat(ExtraModelFiles)
             .Where(f => File.Exists(Path.Combine(ModelFolder, f)))
-            .Where(f => onnx ? !f.StartsWith("model.safetensors", StringComparison.Ordinal) : !f.EndsWith(".onnx", StringComparison.Ordinal) && !f.EndsWith(".onnx_data", StringComparison.Ordinal))
+            .Where(f => onnx ? !Path.GetFileName(f).StartsWith("model.safetensors", StringComparison.Ordinal) : !f.EndsWith(".onnx", StringComparison.Ordinal) && !f.EndsWith(".onnx_data", StringComparison.Ordinal))
             .ToList();
     }
+
+    /// <summary>Files of the model folder a task needs besides config, tokenizer and weights (relative paths; absent ones are skipped).</summary>
+    private protected virtual IEnumerable<string> ExtraModelFiles => [];
 
     internal JsonObject OptionsToJson()
     {
@@ -123,10 +148,10 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     }
 
     /// <summary>Runs a batch of rows (each the task's input column values, in order) and returns the task's row results.</summary>
-    internal IReadOnlyList<object> RunRows(IReadOnlyList<string[]> rows)
+    internal IReadOnlyList<object> RunRows(IReadOnlyList<object[]> rows)
     {
         ThrowIfDisposed();
-        return Mapper.Run(Pipeline, rows);
+        return Mapper.Run(Runner, rows);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -134,7 +159,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        Pipeline.Dispose();
+        Runner.Dispose();
         if (_ownedFolder != null) TempFolders.Delete(_ownedFolder);
         GC.SuppressFinalize(this);
     }
@@ -152,6 +177,9 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
         Register<FillMaskEstimator.Options>("fill-mask", (o, owns) => new FillMaskTransformer(o, owns));
         Register<FeatureExtractionEstimator.Options>("feature-extraction", (o, owns) => new FeatureExtractionTransformer(o, owns));
         Register<ZeroShotClassificationEstimator.Options>("zero-shot-classification", (o, owns) => new ZeroShotClassificationTransformer(o, owns));
+        Register<TextRegressionEstimator.Options>(TextRegressionTransformer.TaskName, (o, owns) => new TextRegressionTransformer(o, owns));
+        Register<ImageClassificationEstimator.Options>("image-classification", (o, owns) => new ImageClassificationTransformer(o, owns));
+        Register<ImageFeatureExtractionEstimator.Options>("image-feature-extraction", (o, owns) => new ImageFeatureExtractionTransformer(o, owns));
     }
 
     /// <summary>Makes transformers of <paramref name="task"/> loadable from model.zip (the built-in tasks are registered already).</summary>

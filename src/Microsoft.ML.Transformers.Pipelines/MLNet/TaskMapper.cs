@@ -4,16 +4,18 @@ using Microsoft.ML.Transformers.Pipelines;
 namespace Microsoft.ML.Transformers.MLNet;
 
 /// <summary>
-/// A task's columns: the text input columns it reads, the columns it adds (exact types and annotations, known from the
-/// config and options alone), and how a batch of rows becomes one result object per row that the added columns read.
+/// A task's columns: the input columns it reads (text, or images for the vision tasks: see <see cref="RowInput"/>), the
+/// columns it adds (exact types and annotations, known from the config and options alone), and how a batch of rows
+/// becomes one result object per row that the added columns read.
 /// </summary>
 internal abstract class TaskMapper
 {
-    protected TaskMapper(string taskName, IReadOnlyList<string> inputColumns, IReadOnlyList<OutputColumn> outputs)
+    protected TaskMapper(string taskName, IReadOnlyList<string> inputColumns, IReadOnlyList<OutputColumn> outputs, RowInput? input = null)
     {
         TaskName = taskName;
         InputColumns = inputColumns;
         Outputs = outputs;
+        Input = input ?? RowInput.Text;
         var dup = outputs.GroupBy(o => o.Name).FirstOrDefault(g => g.Count() > 1);
         if (dup != null) throw new ArgumentException($"{taskName}: output column name '{dup.Key}' is used twice; give each output column its own name.");
     }
@@ -21,17 +23,20 @@ internal abstract class TaskMapper
     /// <summary>The catalog method's name (TextClassification, ...), used in messages.</summary>
     public string TaskName { get; }
     public IReadOnlyList<string> InputColumns { get; }
+    /// <summary>What the input columns hold and how their values are read.</summary>
+    public RowInput Input { get; }
     public IReadOnlyList<OutputColumn> Outputs { get; }
 
-    /// <summary>Runs the rows (input column values in <see cref="InputColumns"/> order) as one batch; one result per row.</summary>
-    public abstract IReadOnlyList<object> Run(Pipeline pipeline, IReadOnlyList<string[]> rows);
+    /// <summary>Runs the rows (input values in <see cref="InputColumns"/> order, as <see cref="Input"/> reads them) as one
+    /// batch on <paramref name="runner"/> (the transformer's opened pipeline); one result per row.</summary>
+    public abstract IReadOnlyList<object> Run(object runner, IReadOnlyList<object[]> rows);
 
     public void CheckInput(DataViewSchema schema)
     {
         foreach (var name in InputColumns)
         {
             var col = schema.GetColumnOrNull(name) ?? throw Missing(name);
-            if (col.Type is not TextDataViewType) throw Mismatch(name, col.Type.ToString() ?? col.Type.GetType().Name);
+            if (!Input.Accepts(col.Type)) throw Mismatch(name, col.Type.ToString() ?? col.Type.GetType().Name);
         }
     }
 
@@ -41,7 +46,7 @@ internal abstract class TaskMapper
         {
             var col = shape.FirstOrDefault(c => c.Name == name);
             if (col.Name is null) throw Missing(name);
-            if (col.Kind != SchemaShape.Column.VectorKind.Scalar || col.ItemType is not TextDataViewType || col.IsKey)
+            if (!Input.Accepts(col))
                 throw Mismatch(name, col.Kind switch
                 {
                     SchemaShape.Column.VectorKind.Vector => $"Vector<{col.ItemType}>",
@@ -53,10 +58,10 @@ internal abstract class TaskMapper
 
     // Worded as ML.NET's own schema errors (Contracts.ExceptSchemaMismatch), with the task added.
     private ArgumentOutOfRangeException Missing(string name) =>
-        new("inputSchema", $"Could not find input column '{name}' ({TaskName} reads text from it).");
+        new("inputSchema", $"Could not find input column '{name}' ({TaskName} reads {Input.What} from it).");
 
     private ArgumentOutOfRangeException Mismatch(string name, string found) =>
-        new("inputSchema", $"Schema mismatch for input column '{name}': expected String, got {found} ({TaskName} reads text from it).");
+        new("inputSchema", $"Schema mismatch for input column '{name}': expected {Input.Expected}, got {found} ({TaskName} reads {Input.What} from it).");
 
     /// <summary>The input schema with the added columns after it (an added column hides an input column of the same name).</summary>
     public DataViewSchema OutputSchema(DataViewSchema input)
@@ -76,11 +81,12 @@ internal abstract class TaskMapper
     }
 }
 
-/// <summary>A task mapper whose per-row result is a <typeparamref name="TRow"/>.</summary>
+/// <summary>A text task's mapper: rows of strings run on a <see cref="Pipeline"/>; the per-row result is a <typeparamref name="TRow"/>.</summary>
 internal abstract class TaskMapper<TRow>(string taskName, IReadOnlyList<string> inputColumns, IReadOnlyList<OutputColumn> outputs)
     : TaskMapper(taskName, inputColumns, outputs) where TRow : class
 {
-    public sealed override IReadOnlyList<object> Run(Pipeline pipeline, IReadOnlyList<string[]> rows) => RunRows(pipeline, rows);
+    public sealed override IReadOnlyList<object> Run(object runner, IReadOnlyList<object[]> rows) =>
+        RunRows((Pipeline)runner, rows.Select(r => Array.ConvertAll(r, v => (string)v)).ToList());
 
     protected abstract IReadOnlyList<TRow> RunRows(Pipeline pipeline, IReadOnlyList<string[]> rows);
 }
@@ -113,8 +119,8 @@ internal sealed class OutputColumn<TRow, T>(string name, DataViewType type, Data
 /// <summary>Builders for the column kinds the tasks add.</summary>
 internal static class Columns
 {
-    public static OutputColumn Scalar<TRow, T>(string name, PrimitiveDataViewType type, Func<TRow, T> value) =>
-        new OutputColumn<TRow, T>(name, type, null, (TRow r, ref T v) => v = value(r));
+    public static OutputColumn Scalar<TRow, T>(string name, PrimitiveDataViewType type, Func<TRow, T> value, DataViewSchema.Annotations? annotations = null) =>
+        new OutputColumn<TRow, T>(name, type, annotations, (TRow r, ref T v) => v = value(r));
 
     public static OutputColumn Text<TRow>(string name, Func<TRow, string> value) =>
         new OutputColumn<TRow, ReadOnlyMemory<char>>(name, TextDataViewType.Instance, null, (TRow r, ref ReadOnlyMemory<char> v) => v = value(r).AsMemory());
@@ -149,9 +155,22 @@ internal static class Columns
     {
         var b = new DataViewSchema.Annotations.Builder();
         b.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, labels.Count), TextValues(labels));
-        b.Add("ScoreColumnKind", TextDataViewType.Instance, Constant("MulticlassClassification"));
-        b.Add("ScoreValueKind", TextDataViewType.Instance, Constant("Score"));
+        AddScoreKind(b, "MulticlassClassification");
         return b.ToAnnotations();
+    }
+
+    /// <summary>Annotations of a score column of <paramref name="kind"/> (Regression, ...), as ML.NET's scorers add them.</summary>
+    public static DataViewSchema.Annotations ScoreKind(string kind)
+    {
+        var b = new DataViewSchema.Annotations.Builder();
+        AddScoreKind(b, kind);
+        return b.ToAnnotations();
+    }
+
+    private static void AddScoreKind(DataViewSchema.Annotations.Builder b, string kind)
+    {
+        b.Add("ScoreColumnKind", TextDataViewType.Instance, Constant(kind));
+        b.Add("ScoreValueKind", TextDataViewType.Instance, Constant("Score"));
     }
 
     public static DataViewSchema.Annotations SlotNames(IReadOnlyList<string> names)

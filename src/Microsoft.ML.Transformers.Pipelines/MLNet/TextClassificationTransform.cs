@@ -54,12 +54,13 @@ internal sealed class TextClassificationMapper : TaskMapper<ClassScores>
 
     public IReadOnlyList<string> Labels { get; }
 
-    public static TaskMapper Create(TextClassificationEstimator.Options o, PretrainedConfig config)
+    public static TaskMapper Create(TextClassificationEstimator.Options o, PretrainedConfig config) => new TextClassificationMapper(o, LabelNames(config));
+
+    /// <summary>The config's class names in output order (LABEL_i where id2label has none).</summary>
+    internal static string[] LabelNames(PretrainedConfig config)
     {
-        int n = config.NumLabels;
         var id2label = config.Id2Label;
-        var labels = Enumerable.Range(0, n).Select(i => id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}").ToArray();
-        return new TextClassificationMapper(o, labels);
+        return Enumerable.Range(0, config.NumLabels).Select(i => id2label.TryGetValue(i, out var l) ? l : $"LABEL_{i}").ToArray();
     }
 
     protected override IReadOnlyList<ClassScores> RunRows(Pipeline pipeline, IReadOnlyList<string[]> rows)

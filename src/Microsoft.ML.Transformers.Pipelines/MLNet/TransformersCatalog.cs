@@ -31,6 +31,21 @@ public static class TransformersCatalog
         return new(options);
     }
 
+    /// <summary>Adds <paramref name="scoreColumnName"/>: the output of a one-output (num_labels 1, regression) sequence-classification
+    /// head as a scalar float, which mlContext.Regression.Evaluate reads.</summary>
+    public static TextRegressionEstimator TextRegression(this TransformsCatalog catalog, string modelFolder,
+        string inputColumnName = "Text", string? pairColumnName = null, string scoreColumnName = "Score", int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(new() { ModelFolder = modelFolder, InputColumnName = inputColumnName, PairColumnName = pairColumnName, ScoreColumnName = scoreColumnName, BatchSize = batchSize });
+    }
+
+    public static TextRegressionEstimator TextRegression(this TransformsCatalog catalog, TextRegressionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(options);
+    }
+
     /// <summary>Adds parallel vectors Entity, Word, Score, Start, End (one entry per entity).</summary>
     public static TokenClassificationEstimator TokenClassification(this TransformsCatalog catalog, string modelFolder,
         string inputColumnName = "Text", AggregationStrategy aggregationStrategy = AggregationStrategy.None, int batchSize = 32)
@@ -73,7 +88,8 @@ public static class TransformersCatalog
         return new(options);
     }
 
-    /// <summary>Adds <paramref name="outputColumnName"/>: a fixed-size float vector of the model's hidden size (mean pooled).</summary>
+    /// <summary>Adds <paramref name="outputColumnName"/>: a fixed-size float vector per row: a sentence-transformers folder's
+    /// embedding (its pooling and Normalize, as SentenceTransformer.Encode), else the model's hidden states mean pooled.</summary>
     public static FeatureExtractionEstimator FeatureExtraction(this TransformsCatalog catalog, string modelFolder,
         string outputColumnName = "Features", string inputColumnName = "Text", bool normalize = false, int batchSize = 32)
     {
@@ -82,6 +98,41 @@ public static class TransformersCatalog
     }
 
     public static FeatureExtractionEstimator FeatureExtraction(this TransformsCatalog catalog, FeatureExtractionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(options);
+    }
+
+    /// <summary>Adds <paramref name="scoreColumnName"/> (per-class scores, label names as slot names) and
+    /// <paramref name="predictedLabelColumnName"/> (a key over the label names) for the image in <paramref name="inputColumnName"/>:
+    /// a path (String), encoded bytes (Vector/VarVector of Byte) or an MLImage.</summary>
+    public static ImageClassificationEstimator ImageClassification(this TransformsCatalog catalog, string modelFolder,
+        string inputColumnName = "Image", string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel", int batchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(new()
+        {
+            ModelFolder = modelFolder, InputColumnName = inputColumnName, ScoreColumnName = scoreColumnName,
+            PredictedLabelColumnName = predictedLabelColumnName, BatchSize = batchSize,
+        });
+    }
+
+    public static ImageClassificationEstimator ImageClassification(this TransformsCatalog catalog, ImageClassificationEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(options);
+    }
+
+    /// <summary>Adds <paramref name="outputColumnName"/>: the model's pooled features of the image in <paramref name="inputColumnName"/>
+    /// (path, bytes or MLImage), a fixed-size float vector of its last stage's width.</summary>
+    public static ImageFeatureExtractionEstimator ImageFeatureExtraction(this TransformsCatalog catalog, string modelFolder,
+        string outputColumnName = "Features", string inputColumnName = "Image", int batchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(new() { ModelFolder = modelFolder, OutputColumnName = outputColumnName, InputColumnName = inputColumnName, BatchSize = batchSize });
+    }
+
+    public static ImageFeatureExtractionEstimator ImageFeatureExtraction(this TransformsCatalog catalog, ImageFeatureExtractionEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new(options);
