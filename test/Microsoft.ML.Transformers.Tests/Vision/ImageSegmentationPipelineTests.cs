@@ -46,7 +46,7 @@ public class ImageSegmentationPipelineTests
     [TestMethod]
     public void BadParametersAreRefused()
     {
-        using var pipe = Pipelines.Pipelines.Create<ImageSegmentationPipeline>("image-segmentation", Folder);
+        using var pipe = Microsoft.ML.Transformers.Pipelines.Pipelines.Create<ImageSegmentationPipeline>("image-segmentation", Folder);
         Assert.AreEqual(Engine.LibTorch, pipe.Engine);
         var image = ImageProcessorTests.Image(Images[0]);
         Assert.ThrowsExactly<NotSupportedException>(() => pipe.Run(image, new PipelineParameters { ["subtask"] = "panoptic" }));
