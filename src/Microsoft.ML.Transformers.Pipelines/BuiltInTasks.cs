@@ -17,6 +17,8 @@ internal static class BuiltInTasks
             inputType: PipelineInputType.Image);
         PipelineRegistry.Register("image-feature-extraction", c => new ImageFeatureExtractionPipeline(c), ModelHead.Base,
             inputType: PipelineInputType.Image);
+        PipelineRegistry.Register("image-segmentation", c => new ImageSegmentationPipeline(c), ModelHead.SemanticSegmentation,
+            inputType: PipelineInputType.Image);
         PipelineRegistry.RegisterAlias("sentiment-analysis", "text-classification");
         PipelineRegistry.RegisterAlias("ner", "token-classification");
     }

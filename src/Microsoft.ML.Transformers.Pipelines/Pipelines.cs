@@ -61,6 +61,7 @@ public static class Pipelines
         ("ForQuestionAnswering", ModelHead.QuestionAnswering),
         ("ForMaskedLM", ModelHead.MaskedLM),
         ("ForImageClassification", ModelHead.ImageClassification),
+        ("ForSemanticSegmentation", ModelHead.SemanticSegmentation),
         ("Backbone", ModelHead.Base),
         ("Model", ModelHead.Base),
     ];

@@ -138,6 +138,20 @@ public static class TransformersCatalog
         return new(options);
     }
 
+    /// <summary>Adds the semantic segmentation of the image in <paramref name="inputColumnName"/> (path, bytes or MLImage):
+    /// <c>Labels</c> (segments present), <c>SegmentationMap</c> (class id per pixel at the image's size), <c>Height</c>, <c>Width</c>.</summary>
+    public static ImageSegmentationEstimator ImageSegmentation(this TransformsCatalog catalog, string modelFolder, string inputColumnName = "Image", int batchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(new() { ModelFolder = modelFolder, InputColumnName = inputColumnName, BatchSize = batchSize });
+    }
+
+    public static ImageSegmentationEstimator ImageSegmentation(this TransformsCatalog catalog, ImageSegmentationEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(options);
+    }
+
     /// <summary>Adds Score (one per candidate label, labels as slot names) and PredictedLabel (a key over the candidate labels).</summary>
     public static ZeroShotClassificationEstimator ZeroShotClassification(this TransformsCatalog catalog, string modelFolder,
         string[] candidateLabels, string inputColumnName = "Text", string? hypothesisTemplate = null, bool multiLabel = false, int batchSize = 32)

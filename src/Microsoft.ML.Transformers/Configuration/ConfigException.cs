@@ -9,7 +9,11 @@ public sealed class ConfigException : FormatException
     {
         ConfigSource = source;
         Key = key;
+        Detail = message;
     }
+
+    /// <summary>What is wrong, without the source and key that <see cref="Exception.Message"/> starts with.</summary>
+    public string Detail { get; }
 
     /// <summary>The file (or caller-given source name) the config came from, if known.</summary>
     public string? ConfigSource { get; }

@@ -9,6 +9,7 @@ using Microsoft.ML.Transformers.Models.Roberta;
 using Microsoft.ML.Transformers.Models.ResNet;
 using Microsoft.ML.Transformers.Models.ConvNext;
 using Microsoft.ML.Transformers.Models.Swin;
+using Microsoft.ML.Transformers.Models.UperNet;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -117,6 +118,7 @@ public static class ModelRegistries
     public static ModelRegistry MaskedLM { get; } = new("AutoModelForMaskedLM");
     public static ModelRegistry ImageClassification { get; } = new("AutoModelForImageClassification");
     public static ModelRegistry Backbone { get; } = new("AutoBackbone");
+    public static ModelRegistry SemanticSegmentation { get; } = new("AutoModelForSemanticSegmentation");
 
     static ModelRegistries()
     {
@@ -149,6 +151,8 @@ public static class ModelRegistries
         Base.Register("swin", c => new SwinModel(As<SwinConfig>(c)));
         ImageClassification.Register("swin", c => new SwinForImageClassification(As<SwinConfig>(c)));
         Backbone.Register("swin", c => new SwinBackbone(As<SwinConfig>(c)));
+
+        SemanticSegmentation.Register("upernet", c => new UperNetForSemanticSegmentation(As<UperNetConfig>(c)));
     }
 
     private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
@@ -190,6 +194,13 @@ public static class AutoModelForMaskedLM
     public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.MaskedLM.Register(modelType, factory);
 }
 
+public static class AutoModelForSemanticSegmentation
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.SemanticSegmentation.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.SemanticSegmentation.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.SemanticSegmentation.Register(modelType, factory);
+}
+
 public static class AutoModelForImageClassification
 {
     public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ImageClassification.FromPretrained(folder, options);
@@ -214,6 +225,72 @@ public static class AutoBackbone
     }
 
     public static void Register(string modelType, Func<PretrainedConfig, BackboneModel> factory) => ModelRegistries.Backbone.Register(modelType, factory);
+
+    /// <summary>
+    /// The backbone of a head (transformers' <c>load_backbone</c>): with <c>use_pretrained_backbone</c>, the weights of the
+    /// checkpoint folder named by <c>backbone</c>; otherwise a freshly initialized backbone built from
+    /// <c>backbone_config</c> (or from the config.json of the <c>backbone</c> folder). <c>backbone_kwargs</c> are set on a
+    /// config read from the folder. Any model type registered with <see cref="Register"/> (and its config with
+    /// <see cref="AutoConfig.Register"/>) can serve.
+    /// </summary>
+    /// <exception cref="ConfigException">the keys contradict each other, as Hugging Face words it, or <c>backbone</c> is
+    /// not a folder.</exception>
+    /// <exception cref="NotSupportedException">use_timm_backbone is true, or the model type has no registered backbone.</exception>
+    public static BackboneModel LoadBackbone(BackboneHeadConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var kwargs = config.BackboneKwargs;
+        bool hasConfig = config.Raw["backbone_config"] is not null;
+        var folder = config.Backbone;
+        var usePretrained = config.UsePretrainedBackbone;
+        if (kwargs is { Count: > 0 } && hasConfig)
+            throw new ConfigException(config.Source, "backbone_kwargs", "You can't specify both `backbone_kwargs` and `backbone_config`.");
+        // With both a backbone_config and a checkpoint, which one should define the backbone is ill-defined.
+        if (hasConfig && folder is not null && usePretrained is not null)
+            throw new ConfigException(config.Source, "backbone", "Cannot specify both config.backbone_config and config.backbone");
+        if (config.UseTimmBackbone)
+            throw new NotSupportedException($"Config '{config.Source}', key 'use_timm_backbone': timm backbones cannot be built here (timm has no .NET port); " +
+                "set use_timm_backbone to false and describe the backbone with backbone_config (e.g. a \"resnet\" config), as Hugging Face's no-timm checkpoints do.");
+        if (usePretrained == true)
+        {
+            if (folder is null)
+                throw new ConfigException(config.Source, "backbone", "config.backbone must be set if use_pretrained_backbone is True");
+            return (BackboneModel)ModelRegistries.Backbone.FromPretrained(BackboneFolder(config, folder), null, c => ApplyKwargs(c, kwargs, config));
+        }
+        var backboneConfig = config.BackboneConfig;
+        if (backboneConfig is null)
+        {
+            if (folder is null)
+                throw new ConfigException(config.Source, "backbone_config", "Either config.backbone_config or config.backbone must be set");
+            backboneConfig = AutoConfig.FromPretrained(BackboneFolder(config, folder));
+            ApplyKwargs(backboneConfig, kwargs, config);
+        }
+        return ModelRegistries.Backbone.FromConfig(backboneConfig) as BackboneModel
+            ?? throw new NotSupportedException($"The factory registered in AutoBackbone for model_type \"{backboneConfig.ModelType}\" does not build a BackboneModel.");
+    }
+
+    private static string BackboneFolder(BackboneHeadConfig config, string folder)
+    {
+        var full = Path.GetFullPath(folder);
+        if (!File.Exists(Path.Combine(full, PretrainedConfig.ConfigFileName)))
+            throw new ConfigException(config.Source, "backbone",
+                $"expected a local checkpoint folder holding {PretrainedConfig.ConfigFileName} (no model hub is reachable), found \"{folder}\" ('{full}' has no {PretrainedConfig.ConfigFileName}).");
+        return full;
+    }
+
+    /// <summary>backbone_kwargs onto a backbone config read from a folder: out_features / out_indices aligned together, other keys set as given.</summary>
+    private static void ApplyKwargs(PretrainedConfig backbone, System.Text.Json.Nodes.JsonObject? kwargs, BackboneHeadConfig head)
+    {
+        if (kwargs is null || kwargs.Count == 0) return;
+        foreach (var (key, value) in kwargs)
+            if (key is not ("out_features" or "out_indices")) backbone.Raw[key] = value?.DeepClone();
+        // Read through a config over the kwargs so a value of the wrong type is reported with the head's file.
+        var given = new PretrainedConfig(kwargs, $"{head.Source} (backbone_kwargs)");
+        var features = given.Get<List<string>>("out_features");
+        var indices = given.Get<List<int>>("out_indices");
+        if (features is not null || indices is not null) Configure(backbone, features, indices);
+        backbone.Validate();
+    }
 
     private static void Configure(PretrainedConfig config, IReadOnlyList<string>? outFeatures, IReadOnlyList<int>? outIndices)
     {

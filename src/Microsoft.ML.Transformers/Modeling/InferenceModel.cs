@@ -16,7 +16,7 @@ public enum Engine
 }
 
 /// <summary>The head a task needs; each maps to a model registry.</summary>
-public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM, ImageClassification }
+public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM, ImageClassification, SemanticSegmentation }
 
 /// <summary>A padded batch of token ids, row-major [BatchSize, SequenceLength].</summary>
 public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength)
@@ -85,6 +85,7 @@ public static class InferenceModel
         ModelHead.QuestionAnswering => ModelRegistries.QuestionAnswering,
         ModelHead.MaskedLM => ModelRegistries.MaskedLM,
         ModelHead.ImageClassification => ModelRegistries.ImageClassification,
+        ModelHead.SemanticSegmentation => ModelRegistries.SemanticSegmentation,
         _ => throw new ArgumentOutOfRangeException(nameof(head), head, null),
     };
 

@@ -382,15 +382,18 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
     };
 
     /// <summary>
-    /// Writes config.json and model.safetensors into <paramref name="folder"/> (created if needed). Tied weights are
+    /// Writes config.json and model.safetensors (parameters and persistent buffers, as state_dict) into
+    /// <paramref name="folder"/> (created if needed). Tied weights are
     /// written once, under their first name, as Hugging Face does. Each tensor is streamed from libtorch's memory into
     /// the file (no managed copy); each file is written to a temporary file and then moved.
     /// </summary>
     public void SavePretrained(string folder)
     {
         Directory.CreateDirectory(folder);
-        var entries = named_parameters().Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.parameter.dtype), p.parameter.shape,
-            stream => TensorCopy.ToStream(p.parameter, stream))).ToList();
+        // state_dict order: parameters, then persistent buffers (BatchNorm running statistics, Swin's relative position index)
+        var tensors = named_parameters().Select(p => (p.name, tensor: (Tensor)p.parameter)).Concat(named_buffers(include_nonpersistent: false).Select(b => (name: b.Item1, tensor: b.Item2)));
+        var entries = tensors.Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.tensor.dtype), p.tensor.shape,
+            stream => TensorCopy.ToStream(p.tensor, stream))).ToList();
         var dtype = named_parameters().Select(p => p.parameter.dtype).FirstOrDefault(t => t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64, ScalarType.Float32);
         SafeTensorsWriter.WriteStreaming(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
         Config.TorchDtype = TorchDtypes.Name(dtype);

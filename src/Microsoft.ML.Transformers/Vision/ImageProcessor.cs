@@ -13,6 +13,10 @@ public sealed record PixelValues(float[] Data, int Batch, int Height, int Width)
 {
     public long[] Shape => [Batch, 3, Height, Width];
 
+    /// <summary>The decoded image's (height, width) before the processor resized it, when one image's pixels carry it
+    /// (for tasks whose results are at the image's size, as segmentation maps).</summary>
+    public (int Height, int Width)? ImageSize { get; init; }
+
     /// <summary>As a libtorch tensor (a copy), on <paramref name="device"/>.</summary>
     public Tensor ToTensor(Device? device = null)
     {
@@ -86,15 +90,15 @@ public abstract class ImageProcessor
     protected virtual IReadOnlyList<double> DefaultStd => [0.5, 0.5, 0.5];
 
     /// <summary>crop_size as (height, width), an int meaning a square (get_size_dict).</summary>
-    public (int height, int width) CropSize
+    public (int height, int width) CropSize => HeightWidth("crop_size", 224);
+
+    /// <summary>A {height, width} key (an int meaning a square), <paramref name="defaultSide"/> squared when absent.</summary>
+    protected (int height, int width) HeightWidth(string key, int defaultSide)
     {
-        get
-        {
-            var node = Raw["crop_size"];
-            if (node is null) return (224, 224);
-            if (node.GetValueKind() == JsonValueKind.Number) return (node.GetValue<int>(), node.GetValue<int>());
-            return (Int(node, "height"), Int(node, "width"));
-        }
+        var node = Raw[key];
+        if (node is null) return (defaultSide, defaultSide);
+        if (node.GetValueKind() == JsonValueKind.Number) return (node.GetValue<int>(), node.GetValue<int>());
+        return (Int(node, "height"), Int(node, "width"));
     }
 
     protected int Int(JsonNode node, string key) =>
@@ -212,16 +216,23 @@ public abstract class ImageProcessor
 /// <summary>ViTImageProcessor: resize to size {height, width} (bilinear), no crop, mean/std 0.5.</summary>
 public sealed class ViTImageProcessor(JsonObject raw, string? source = null) : ImageProcessor(raw, source)
 {
-    public (int height, int width) Size
+    public (int height, int width) Size => HeightWidth("size", 224);
+
+    protected override RgbImage Resize(RgbImage image)
     {
-        get
-        {
-            var node = Raw["size"];
-            if (node is null) return (224, 224);
-            if (node.GetValueKind() == JsonValueKind.Number) return (node.GetValue<int>(), node.GetValue<int>());
-            return (Int(node, "height"), Int(node, "width"));
-        }
+        var (h, w) = Size;
+        return ResizeTo(image, h, w);
     }
+}
+
+/// <summary>SegformerImageProcessor (also UperNet's): a plain resize to size {height, width} (bilinear, 512x512 by
+/// default), ImageNet mean/std. do_reduce_labels only concerns segmentation maps, not images.</summary>
+public sealed class SegformerImageProcessor(JsonObject raw, string? source = null) : ImageProcessor(raw, source)
+{
+    protected override IReadOnlyList<double> DefaultMean => [0.485, 0.456, 0.406];
+    protected override IReadOnlyList<double> DefaultStd => [0.229, 0.224, 0.225];
+
+    public (int height, int width) Size => HeightWidth("size", 512);
 
     protected override RgbImage Resize(RgbImage image)
     {
@@ -292,6 +303,8 @@ public static class AutoImageProcessor
         ["CLIPImageProcessor"] = (r, s) => new ClipImageProcessor(r, s),
         ["CLIPFeatureExtractor"] = (r, s) => new ClipImageProcessor(r, s),
         ["BitImageProcessor"] = (r, s) => new ClipImageProcessor(r, s),
+        ["SegformerImageProcessor"] = (r, s) => new SegformerImageProcessor(r, s),
+        ["SegformerFeatureExtractor"] = (r, s) => new SegformerImageProcessor(r, s),
     };
 
     public static void Register(string imageProcessorType, Func<JsonObject, string?, ImageProcessor> factory) => Factories[imageProcessorType] = factory;
