@@ -133,6 +133,12 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
         Same(inputs.TokenTypeIds, "token_type_ids");
         if (inputs.PositionIds is { } pos && (pos.dim() != 2 || pos.shape[1] != ids.shape[1]))
             throw new ArgumentException($"position_ids has shape [{string.Join(", ", pos.shape)}]; expected [batch or 1, {ids.shape[1]}].", nameof(inputs));
+        // Values last: a negative id would index the table from its end on some engines, an id past it fails inside
+        // libtorch, and a mask value other than 0 or 1 turns the outputs into NaN.
+        InputValues.CheckIds(ids, "input_ids", Config.Get<long?>("vocab_size") ?? long.MaxValue, "vocab_size");
+        if (inputs.TokenTypeIds is { } types && Config.Get<long?>("type_vocab_size") is long typeVocab)
+            InputValues.CheckIds(types, "token_type_ids", typeVocab, "type_vocab_size");
+        if (inputs.AttentionMask is { } mask) InputValues.CheckMask(mask);
     }
 
     /// <summary>Hugging Face's main_input_name: "input_ids" for text models, "pixel_values" for vision models.</summary>
