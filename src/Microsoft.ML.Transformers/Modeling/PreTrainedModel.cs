@@ -388,19 +388,29 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
     };
 
     /// <summary>
-    /// Writes config.json and model.safetensors into <paramref name="folder"/> (created if needed). Tied weights are
-    /// written once, under their first name, as Hugging Face does. Each tensor is streamed from libtorch's memory into
-    /// the file (no managed copy); each file is written to a temporary file and then moved.
+    /// Writes config.json and model.safetensors into <paramref name="folder"/> (created if needed; weights of an earlier
+    /// sharded save there are removed). Tied weights are written once, under their first name, as Hugging Face does. Each
+    /// tensor is streamed from libtorch's memory into the file (no managed copy). The save is all-or-nothing for the
+    /// folder, even if the process is killed: loaders see the new config and weights together or the old ones.
     /// </summary>
     public void SavePretrained(string folder)
     {
-        Directory.CreateDirectory(folder);
+        using var save = AtomicFolder.Begin(folder);
+        SaveInto(save);
+        save.Commit();
+    }
+
+    /// <summary>Stages config.json and model.safetensors into a folder save (see <see cref="SavePretrained"/>).</summary>
+    internal void SaveInto(AtomicFolder save)
+    {
         var entries = named_parameters().Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.parameter.dtype), p.parameter.shape,
             stream => TensorCopy.ToStream(p.parameter, stream))).ToList();
         var dtype = named_parameters().Select(p => p.parameter.dtype).FirstOrDefault(t => t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64, ScalarType.Float32);
-        SafeTensorsWriter.WriteStreaming(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.WriteStreaming(save.PathOf(SafeTensorsWriter.SingleFileName), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        save.RemoveStale("model-*-of-*.safetensors");
+        save.RemoveStale(SafeTensorsWriter.IndexFileName);
         Config.TorchDtype = TorchDtypes.Name(dtype);
-        Config.SavePretrained(folder);
+        Config.SavePretrained(save.Staging);
     }
 
     protected override void Dispose(bool disposing)
