@@ -9,6 +9,8 @@
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
+# robustness:     not a speed comparison: the long runs of the parser fuzz suite (MLT_FUZZ_SCALE, default 10 x CI's cases)
+#                 and of the killed-save test (MLT_KILL_TRIALS, default 50 SIGKILLs); not part of "all".
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -93,6 +95,10 @@ case "$WHAT" in
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   mlnet) bash test/benchmarks/MLNet/run.sh ;;
+  robustness)
+    dotnet build test/Microsoft.ML.Transformers.Tests -c Release -nologo -v:q >/dev/null
+    MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
+      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
@@ -101,5 +107,5 @@ case "$WHAT" in
     bash test/benchmarks/MLNet/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer|robustness)" >&2; exit 2 ;;
 esac
