@@ -23,42 +23,32 @@ internal static class PipelineFolder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         var target = Path.GetFullPath(folder);
+        AtomicFolder.Recover(target); // what a killed save left does not count as content
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
             throw new IOException($"Cannot save the pipeline to '{target}': the folder exists and is not empty.");
-        var parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        // Everything is written to a sibling temp folder and moved in at the end: no half-written pipeline on disk.
-        var temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        try
+        // Everything is staged beside the folder and renamed into place at the end: a pipeline folder on disk is complete.
+        using var save = AtomicFolder.Begin(target);
+        foreach (var f in ModelFiles)
         {
-            Directory.CreateDirectory(temp);
-            foreach (var f in ModelFiles)
-            {
-                var src = Path.Combine(pipeline.ModelFolder, f);
-                if (!File.Exists(src)) continue;
-                var dst = Path.Combine(temp, f);
-                Directory.CreateDirectory(Path.GetDirectoryName(dst)!);
-                File.Copy(src, dst);
-            }
-            var json = new JsonObject
-            {
-                ["task"] = pipeline.Task,
-                ["pipeline_class"] = pipeline.GetType().FullName,
-                ["parameters"] = ParametersToJson(pipeline.Parameters),
-            };
-            File.WriteAllText(Path.Combine(temp, FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            if (Directory.Exists(target)) Directory.Delete(target);
-            Directory.Move(temp, target);
+            var src = Path.Combine(pipeline.ModelFolder, f);
+            if (!File.Exists(src)) continue;
+            var dst = save.PathOf(f);
+            Directory.CreateDirectory(Path.GetDirectoryName(dst)!);
+            File.Copy(src, dst);
         }
-        catch
+        var json = new JsonObject
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+            ["task"] = pipeline.Task,
+            ["pipeline_class"] = pipeline.GetType().FullName,
+            ["parameters"] = ParametersToJson(pipeline.Parameters),
+        };
+        File.WriteAllText(save.PathOf(FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        save.Commit();
     }
 
     public static Saved Read(string folder)
     {
+        AtomicFolder.Recover(folder);
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path))
             throw new FileNotFoundException($"'{path}' not found: Pipelines.Load reads folders written by Pipeline.SavePretrained.", path);

@@ -10,6 +10,8 @@
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
 # vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
+# robustness:     not a speed comparison: the long runs of the parser fuzz suite (MLT_FUZZ_SCALE, default 10 x CI's cases)
+#                 and of the killed-save test (MLT_KILL_TRIALS, default 50 SIGKILLs); not part of "all".
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -95,6 +97,10 @@ case "$WHAT" in
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   mlnet) bash test/benchmarks/MLNet/run.sh ;;
   vision) bash test/benchmarks/VisionBench/run.sh ;;
+  robustness)
+    dotnet build test/Microsoft.ML.Transformers.Tests -c Release -nologo -v:q >/dev/null
+    MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
+      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
@@ -104,5 +110,5 @@ case "$WHAT" in
     bash test/benchmarks/VisionBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness)" >&2; exit 2 ;;
 esac

@@ -48,6 +48,7 @@ public static class AutoConfig
     public static PretrainedConfig FromPretrained(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (Directory.Exists(folder)) AtomicFolder.Recover(folder); // finishes or removes what a killed save left
         var path = Path.GetFullPath(File.Exists(folder) ? folder : Path.Combine(folder, PretrainedConfig.ConfigFileName));
         if (!File.Exists(path))
         {

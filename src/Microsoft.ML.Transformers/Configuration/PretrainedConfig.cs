@@ -283,6 +283,30 @@ public class PretrainedConfig
         }
     }
 
+    /// <summary>About how many parameters the model described has (null: not known for this family). Model loading
+    /// compares it with the checkpoint's headers before building anything, so that sizes the checkpoint cannot back (a
+    /// thousand layers over a two-layer checkpoint, a vocabulary times a width of terabytes) are refused, not allocated.</summary>
+    protected internal virtual double? EstimatedParameters => null;
+
+    /// <summary>The keys <see cref="EstimatedParameters"/> reads, most telling first (named in the refusal).</summary>
+    protected internal virtual IReadOnlyList<string> SizeKeys => [];
+
+    /// <summary>Fails unless every value of the integer list <paramref name="key"/> is in [min, max] and the list has
+    /// <paramref name="minCount"/> to <paramref name="maxCount"/> values; returns the list.</summary>
+    protected List<long> CheckList(string key, long min, long max, int minCount, int maxCount)
+    {
+        var values = Get<List<long>>(key) ?? throw new ConfigException(Source, key, "expected a list of integers, found null.");
+        if (values.Count < minCount || values.Count > maxCount)
+        {
+            throw new ConfigException(Source, key, $"expected {minCount} to {maxCount} values, found {values.Count}.");
+        }
+        for (int i = 0; i < values.Count; i++)
+        {
+            CheckRange($"{key}[{i}]", values[i], min, max);
+        }
+        return values;
+    }
+
     /// <summary>Fails with the key, the value found and the range expected unless <paramref name="min"/> &lt;= value &lt;= <paramref name="max"/>.</summary>
     protected void CheckRange(string key, long value, long min, long max, string? why = null)
     {

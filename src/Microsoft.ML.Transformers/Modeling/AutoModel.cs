@@ -60,6 +60,7 @@ public sealed class ModelRegistry(string name)
         configure?.Invoke(config);
         var device = TorchDevices.Parse(options?.Device);
         var dtype = ResolveDtype(folder, config, options?.TorchDtype);
+        CheckSizeAgainstCheckpoint(folder, config);
         var model = Create(config, Path.Combine(folder, "config.json"));
         try
         {
@@ -75,6 +76,24 @@ public sealed class ModelRegistry(string name)
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Parameters a config may describe beyond what its checkpoint holds (heads and layers the checkpoint lacks
+    /// start from their initialization): a factor for estimates that are rough, plus 64M for a fresh head.</summary>
+    private const double SizeFactor = 8, SizeSlack = 1 << 26;
+
+    /// <summary>Refuses, from the safetensors headers alone and before any layer is allocated, a config describing a model
+    /// far larger than its checkpoint (config sizes no checkpoint backs).</summary>
+    private static void CheckSizeAgainstCheckpoint(string folder, PretrainedConfig config)
+    {
+        if (config.EstimatedParameters is not double estimate || estimate <= SizeSlack) return;
+        long held;
+        using (var ckpt = SafeTensorsCheckpoint.Open(folder)) held = ckpt.Keys.Sum(k => ckpt.Get(k).ElementCount);
+        if (estimate <= SizeFactor * held + SizeSlack) return;
+        var sizes = string.Join(", ", config.SizeKeys.Select(k => $"{k} = {config.Raw[k]?.ToJsonString() ?? "(default) " + config.Get<System.Text.Json.Nodes.JsonNode>(k)?.ToJsonString()}"));
+        throw new ConfigException(config.Source, config.SizeKeys[0],
+            $"describes a model of about {estimate:0.###e0} parameters ({sizes}) but the checkpoint in '{folder}' holds {held}; " +
+            "refusing to allocate a model its weights cannot fill. Check that config.json belongs to these weights.");
     }
 
     /// <summary>Hugging Face's torch_dtype: float32 unless asked; "auto" takes config.json's torch_dtype, else the

@@ -178,14 +178,27 @@ public sealed class TorchInferenceModel : IInferenceModel
     public void Dispose() => Model.Dispose();
 }
 
-/// <summary>An ONNX export behind <see cref="IInferenceModel"/>; feeds only the inputs the graph declares.</summary>
+/// <summary>An ONNX export behind <see cref="IInferenceModel"/>; feeds only the inputs the graph declares. config.json and
+/// the graph must agree (num_labels, vocab_size, hidden_size against the output widths): checked when opened where the graph
+/// fixes the width, and on every run's outputs where it does not. Ids are checked against vocab_size and type_vocab_size.</summary>
 public sealed class OnnxInferenceModel : IInferenceModel
 {
+    private readonly (string output, long width, string key)[] _widths;
+    private readonly long _vocab, _typeVocab;
+
     private OnnxInferenceModel(OnnxModel model, PretrainedConfig config, ModelHead head)
     {
         Model = model;
         Config = config;
         Head = head;
+        _widths = ExpectedWidths(config, head).Where(w => model.OutputMetadata.ContainsKey(w.output)).ToArray();
+        _vocab = config.Get<long?>("vocab_size") ?? long.MaxValue;
+        _typeVocab = config.Get<long?>("type_vocab_size") ?? long.MaxValue;
+        foreach (var (output, width, key) in _widths)
+        {
+            int[] dims = model.OutputMetadata[output].Dimensions;
+            if (dims.Length > 0 && dims[^1] >= 0) CheckWidth(output, dims[^1], width, key);
+        }
     }
 
     public OnnxModel Model { get; }
@@ -196,11 +209,47 @@ public sealed class OnnxInferenceModel : IInferenceModel
     public static OnnxInferenceModel Open(string folder, ModelHead head, OnnxModelOptions? options = null)
     {
         var config = AutoConfig.FromPretrained(folder);
-        return new OnnxInferenceModel(OnnxModel.FromPretrained(folder, options), config, head);
+        var model = OnnxModel.FromPretrained(folder, options);
+        try { return new OnnxInferenceModel(model, config, head); }
+        catch { model.Dispose(); throw; }
     }
 
-    public NamedTensors Run(InferenceBatch batch) =>
-        Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength);
+    public NamedTensors Run(InferenceBatch batch)
+    {
+        InputValues.CheckIds(batch.InputIds, batch.SequenceLength, OnnxModel.InputIds, _vocab, "vocab_size");
+        if (batch.TokenTypeIds is { } types && Model.InputNames.Contains(OnnxModel.TokenTypeIds))
+            InputValues.CheckIds(types, batch.SequenceLength, OnnxModel.TokenTypeIds, _typeVocab, "type_vocab_size");
+        var result = Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength);
+        foreach (var (output, width, key) in _widths)
+            if (result.TryGet(output) is { Shape.Length: > 0 } t) CheckWidth(output, t.Shape[^1], width, key);
+        return result;
+    }
+
+    /// <summary>The last dimension each head's output has according to config.json, with the key that says so.</summary>
+    private static IEnumerable<(string output, long width, string key)> ExpectedWidths(PretrainedConfig c, ModelHead head)
+    {
+        switch (head)
+        {
+            case ModelHead.SequenceClassification or ModelHead.TokenClassification:
+                yield return ("logits", c.NumLabels, c.Raw["id2label"] is null ? "num_labels" : "id2label");
+                break;
+            case ModelHead.MaskedLM when c.Get<long?>("vocab_size") is long vocab:
+                yield return ("logits", vocab, "vocab_size");
+                break;
+            case ModelHead.Base:
+                string key = c is DistilBertConfig ? "dim" : "hidden_size";
+                if (c.Get<long?>(key) is long hidden) yield return ("last_hidden_state", hidden, key);
+                break;
+        }
+    }
+
+    private void CheckWidth(string output, long found, long expected, string key)
+    {
+        if (found != expected)
+            throw new ConfigException(Config.Source, key,
+                $"config.json gives {expected} but the ONNX graph '{Model.ModelPath}' outputs {output} with last dimension {found}; " +
+                "the config and the export must come from the same model.");
+    }
 
     public NamedTensors RunPixels(PixelValues pixels)
     {

@@ -133,6 +133,12 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
         Same(inputs.TokenTypeIds, "token_type_ids");
         if (inputs.PositionIds is { } pos && (pos.dim() != 2 || pos.shape[1] != ids.shape[1]))
             throw new ArgumentException($"position_ids has shape [{string.Join(", ", pos.shape)}]; expected [batch or 1, {ids.shape[1]}].", nameof(inputs));
+        // Values last: a negative id would index the table from its end on some engines, an id past it fails inside
+        // libtorch, and a mask value other than 0 or 1 turns the outputs into NaN.
+        InputValues.CheckIds(ids, "input_ids", Config.Get<long?>("vocab_size") ?? long.MaxValue, "vocab_size");
+        if (inputs.TokenTypeIds is { } types && Config.Get<long?>("type_vocab_size") is long typeVocab)
+            InputValues.CheckIds(types, "token_type_ids", typeVocab, "type_vocab_size");
+        if (inputs.AttentionMask is { } mask) InputValues.CheckMask(mask);
     }
 
     /// <summary>Hugging Face's main_input_name: "input_ids" for text models, "pixel_values" for vision models.</summary>
@@ -382,22 +388,31 @@ public abstract class PreTrainedModel : nn.Module<ModelInputs, ModelOutput>
     };
 
     /// <summary>
-    /// Writes config.json and model.safetensors (parameters and persistent buffers, as state_dict) into
-    /// <paramref name="folder"/> (created if needed). Tied weights are
-    /// written once, under their first name, as Hugging Face does. Each tensor is streamed from libtorch's memory into
-    /// the file (no managed copy); each file is written to a temporary file and then moved.
+    /// Writes config.json and model.safetensors (parameters and persistent buffers, as state_dict) into <paramref name="folder"/> (created if needed; weights of an earlier
+    /// sharded save there are removed). Tied weights are written once, under their first name, as Hugging Face does. Each
+    /// tensor is streamed from libtorch's memory into the file (no managed copy). The save is all-or-nothing for the
+    /// folder, even if the process is killed: loaders see the new config and weights together or the old ones.
     /// </summary>
     public void SavePretrained(string folder)
     {
-        Directory.CreateDirectory(folder);
+        using var save = AtomicFolder.Begin(folder);
+        SaveInto(save);
+        save.Commit();
+    }
+
+    /// <summary>Stages config.json and model.safetensors into a folder save (see <see cref="SavePretrained"/>).</summary>
+    internal void SaveInto(AtomicFolder save)
+    {
         // state_dict order: parameters, then persistent buffers (BatchNorm running statistics, Swin's relative position index)
         var tensors = named_parameters().Select(p => (p.name, tensor: (Tensor)p.parameter)).Concat(named_buffers(include_nonpersistent: false).Select(b => (name: b.Item1, tensor: b.Item2)));
         var entries = tensors.Select(p => new SafeTensorStreamEntry(p.name, ToSafeTensorDType(p.tensor.dtype), p.tensor.shape,
             stream => TensorCopy.ToStream(p.tensor, stream))).ToList();
         var dtype = named_parameters().Select(p => p.parameter.dtype).FirstOrDefault(t => t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64, ScalarType.Float32);
-        SafeTensorsWriter.WriteStreaming(Path.Combine(folder, "model.safetensors"), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.WriteStreaming(save.PathOf(SafeTensorsWriter.SingleFileName), entries, new Dictionary<string, string> { ["format"] = "pt" });
+        save.RemoveStale("model-*-of-*.safetensors");
+        save.RemoveStale(SafeTensorsWriter.IndexFileName);
         Config.TorchDtype = TorchDtypes.Name(dtype);
-        Config.SavePretrained(folder);
+        Config.SavePretrained(save.Staging);
     }
 
     protected override void Dispose(bool disposing)

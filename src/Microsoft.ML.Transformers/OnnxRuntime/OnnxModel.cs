@@ -163,6 +163,11 @@ public sealed partial class OnnxModel : IDisposable
     {
         IReadOnlyList<string> outputs = outputNames is null ? OutputNames : CheckOutputNames(outputNames);
         CheckFixedDimensions(shape);
+        // ONNX Runtime's Gather reads a negative id as counting from the end of the table: refuse it before it runs.
+        int sequence = (int)shape[1];
+        Modeling.InputValues.CheckIds(ids.Span, sequence, InputIds);
+        if (inputNames.Contains(AttentionMask)) Modeling.InputValues.CheckMask(mask.Span, sequence);
+        if (types is { } given && inputNames.Contains(TokenTypeIds)) Modeling.InputValues.CheckIds(given.Span, sequence, TokenTypeIds);
         Enter();
         var values = new List<OrtValue>(inputNames.Length);
         try

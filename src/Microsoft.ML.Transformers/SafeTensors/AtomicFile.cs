@@ -9,8 +9,9 @@ internal static class AtomicFile
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        // Same folder, so the final move is a rename on one file system; the leading dot hides it from listings.
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        // Same folder, so the final move is a rename on one file system; the leading dot hides it from listings. The
+        // process id in the name lets AtomicFolder.Recover delete it if this process dies before the rename.
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}{AtomicFolder.Marker}{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

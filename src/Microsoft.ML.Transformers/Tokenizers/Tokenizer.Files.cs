@@ -198,11 +198,19 @@ public sealed partial class Tokenizer
 
     /// <summary>
     /// Writes tokenizer.json (with the current truncation and padding) and, when they were read, tokenizer_config.json
-    /// and special_tokens_map.json. Each file goes to a temporary name first and is then moved into place.
+    /// and special_tokens_map.json; one of those two that this tokenizer lacks is removed from the folder, so that it does
+    /// not pair with another tokenizer's. The save is all-or-nothing for the folder, even if the process is killed.
     /// </summary>
     public void SavePretrained(string folder)
     {
-        Directory.CreateDirectory(folder);
+        using var save = AtomicFolder.Begin(folder);
+        SaveInto(save);
+        save.Commit();
+    }
+
+    /// <summary>Stages the tokenizer's files into a folder save (see <see cref="SavePretrained"/>).</summary>
+    internal void SaveInto(AtomicFolder save)
+    {
         var root = (JsonObject)Json.DeepClone();
         root["truncation"] = Truncation == null ? null : new JsonObject
         {
@@ -221,23 +229,12 @@ public sealed partial class Tokenizer
             ["pad_token"] = Padding.PadToken,
         };
         var opts = new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        WriteAtomic(Path.Combine(folder, "tokenizer.json"), root.ToJsonString(opts));
-        if (Config.Raw != null) WriteAtomic(Path.Combine(folder, "tokenizer_config.json"), Config.Raw.ToJsonString(opts));
-        if (Config.SpecialTokensMap != null) WriteAtomic(Path.Combine(folder, "special_tokens_map.json"), Config.SpecialTokensMap.ToJsonString(opts));
-    }
-
-    private static void WriteAtomic(string path, string content)
-    {
-        string tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllText(tmp, content, new System.Text.UTF8Encoding(false));
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        var utf8 = new System.Text.UTF8Encoding(false);
+        File.WriteAllText(save.PathOf("tokenizer.json"), root.ToJsonString(opts), utf8);
+        if (Config.Raw != null) File.WriteAllText(save.PathOf("tokenizer_config.json"), Config.Raw.ToJsonString(opts), utf8);
+        else save.RemoveStale("tokenizer_config.json");
+        if (Config.SpecialTokensMap != null) File.WriteAllText(save.PathOf("special_tokens_map.json"), Config.SpecialTokensMap.ToJsonString(opts), utf8);
+        else save.RemoveStale("special_tokens_map.json");
     }
 }
 
@@ -251,6 +248,7 @@ public static class AutoTokenizer
     public static Tokenizer FromPretrained(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Tokenizer folder not found: {folder}");
+        AtomicFolder.Recover(folder);
         var config = new TokenizerConfig(ReadObject(Path.Combine(folder, "tokenizer_config.json")), ReadObject(Path.Combine(folder, "special_tokens_map.json")));
         string json = Path.Combine(folder, "tokenizer.json");
         Tokenizer tok;

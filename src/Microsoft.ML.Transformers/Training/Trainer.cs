@@ -541,60 +541,49 @@ public partial class Trainer
     /// <paramref name="outputDir"/> (default output_dir).</summary>
     public void SaveModel(string? outputDir = null)
     {
-        var dir = outputDir ?? Args.OutputDir;
-        Model.SavePretrained(dir);
-        Tokenizer?.SavePretrained(dir);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, TrainingArgsFileName), System.Text.Encoding.UTF8.GetBytes(Args.ToJsonString() + "\n"));
+        using var save = AtomicFolder.Begin(outputDir ?? Args.OutputDir);
+        SaveModelInto(save);
+        save.Commit();
+    }
+
+    private void SaveModelInto(AtomicFolder save)
+    {
+        Model.SaveInto(save);
+        Tokenizer?.SaveInto(save);
+        File.WriteAllText(save.PathOf(TrainingArgsFileName), Args.ToJsonString() + "\n");
     }
 
     /// <summary>
-    /// Writes checkpoint-{global_step}: everything goes into a hidden temporary folder beside it that is renamed into
-    /// place at the end, so a checkpoint folder is complete or absent even if the process dies while saving.
+    /// Writes checkpoint-{global_step} as one all-or-nothing folder save (<see cref="AtomicFolder"/>): a checkpoint folder
+    /// is complete or absent even if the process dies while saving, and a re-save of the same step replaces it whole.
     /// </summary>
     private void SaveCheckpoint()
     {
         var runDir = RunDir;
         Directory.CreateDirectory(runDir);
         var name = $"{CheckpointPrefix}-{State.GlobalStep}";
-        var final = Path.Combine(runDir, name);
-        var temp = Path.Combine(runDir, $".{name}.{Guid.NewGuid():N}.tmp");
-        try
+        using (var save = AtomicFolder.Begin(Path.Combine(runDir, name)))
         {
-            SaveModel(temp);
+            save.ReplaceAll();
+            SaveModelInto(save);
             if (Args.SaveStrategy is IntervalStrategy.Steps or IntervalStrategy.Epoch && State.BestGlobalStep is int bestStep && bestStep > 0)
             {
                 var bestDir = Path.Combine(runDir, $"{CheckpointPrefix}-{bestStep}");
                 if (bestStep == State.GlobalStep || Directory.Exists(bestDir)) State.BestModelCheckpoint = bestDir;
             }
-            ((OptimizerHelper)Optimizer!).save_state_dict(Path.Combine(temp, OptimizerFileName));
-            File.WriteAllText(Path.Combine(temp, SchedulerFileName), new JsonObject
+            ((OptimizerHelper)Optimizer!).save_state_dict(save.PathOf(OptimizerFileName));
+            File.WriteAllText(save.PathOf(SchedulerFileName), new JsonObject
             {
                 ["last_epoch"] = State.GlobalStep,
                 ["last_lr"] = new JsonArray(LrScheduler!.get_last_lr().Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
             }.ToJsonString() + "\n");
             using (var rng = get_rng_state())
-                File.WriteAllBytes(Path.Combine(temp, RngStateFileName), rng.data<byte>().ToArray());
+                File.WriteAllBytes(save.PathOf(RngStateFileName), rng.data<byte>().ToArray());
             State.StatefulCallbacks = CurrentCallbackStates();
-            State.SaveToJson(Path.Combine(temp, TrainerState.FileName));
-            FlushDirectory(temp);
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temp, final);
-        }
-        catch
-        {
-            try { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); } catch (IOException) { }
-            throw;
+            State.SaveToJson(save.PathOf(TrainerState.FileName));
+            save.Commit();
         }
         RotateCheckpoints(runDir);
-    }
-
-    private static void FlushDirectory(string dir)
-    {
-        foreach (var file in Directory.GetFiles(dir))
-        {
-            using var fs = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-            fs.Flush(flushToDisk: true);
-        }
     }
 
     private Dictionary<string, JsonObject> CurrentCallbackStates()
@@ -605,12 +594,7 @@ public partial class Trainer
         return states;
     }
 
-    private static void RemoveIncompleteCheckpoints(string runDir)
-    {
-        if (!Directory.Exists(runDir)) return;
-        foreach (var dir in Directory.GetDirectories(runDir, $".{CheckpointPrefix}-*.tmp"))
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-    }
+    private static void RemoveIncompleteCheckpoints(string runDir) => AtomicFolder.RecoverChildren(runDir);
 
     /// <summary>checkpoint-N folders of <paramref name="folder"/>, oldest step first.</summary>
     public static IReadOnlyList<string> SortedCheckpoints(string folder)

@@ -312,6 +312,7 @@ public static class AutoImageProcessor
     public static ImageProcessor FromPretrained(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (Directory.Exists(folder)) AtomicFolder.Recover(folder);
         var path = Path.GetFullPath(File.Exists(folder) ? folder : Path.Combine(folder, ImageProcessor.ConfigFileName));
         if (!File.Exists(path)) throw new FileNotFoundException($"No {ImageProcessor.ConfigFileName} at '{path}'.", path);
         return FromJson(File.ReadAllText(path), path);

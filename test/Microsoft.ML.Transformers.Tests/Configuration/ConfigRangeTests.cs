@@ -74,4 +74,27 @@ public class ConfigRangeTests
         Refused("bert", "\"classifier_dropout\": -0.1", "classifier_dropout", "-0.1");
         Refused("distilbert", "\"seq_classif_dropout\": 2", "seq_classif_dropout", "2");
     }
+
+    [TestMethod]
+    public void VisionSizesAreBounded()
+    {
+        Refused("resnet", "\"num_channels\": 0", "num_channels", "found 0");
+        Refused("resnet", "\"depths\": [3, -1, 6, 3]", "depths[1]", "-1");
+        Refused("resnet", "\"depths\": [3, 4], \"hidden_sizes\": [8, 8, 8]", "hidden_sizes", "found 3");
+        Refused("resnet", "\"hidden_sizes\": [256, 512, 1024, 2000000000]", "hidden_sizes[3]", "2000000000");
+        Refused("resnet", "\"layer_type\": \"wide\"", "layer_type", "wide");
+        Refused("resnet", "\"hidden_act\": null", "hidden_act", "null");
+        Refused("resnet", "\"depths\": [1000, 1000, 6, 3]", "depths", "2009");
+        Refused("convnext", "\"num_stages\": 3", "depths", "found 4");
+        Refused("convnext", "\"patch_size\": 0", "patch_size", "found 0");
+        Refused("convnext", "\"image_size\": -224", "image_size", "-224");
+        Refused("swin", "\"window_size\": 0", "window_size", "found 0");
+        Refused("swin", "\"patch_size\": 500", "patch_size", "500", "at most image_size");
+        Refused("swin", "\"num_heads\": [3, 6, 12]", "num_heads", "found 3");
+        Refused("swin", "\"num_heads\": [3, 5, 12, 24]", "num_heads[1]", "192", "5");
+        Refused("swin", "\"embed_dim\": 4096, \"depths\": [2, 2, 2, 2, 2, 2, 2, 2], \"num_heads\": [1, 1, 1, 1, 1, 1, 1, 1]", "embed_dim", "131072");
+        Refused("swin", "\"mlp_ratio\": 0", "mlp_ratio", "found 0");
+        Refused("swin", "\"drop_path_rate\": 2", "drop_path_rate", "2");
+        foreach (var type in new[] { "resnet", "convnext", "swin" }) AutoConfig.FromJson($"{{\"model_type\": \"{type}\"}}", "c"); // the defaults are real models
+    }
 }

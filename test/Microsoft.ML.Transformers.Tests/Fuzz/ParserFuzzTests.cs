@@ -2,6 +2,7 @@ using System.Diagnostics;
 
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.SafeTensors;
 using Microsoft.ML.Transformers.Tokenizers;
 
@@ -10,7 +11,8 @@ namespace Microsoft.ML.Transformers.Tests.Fuzz;
 /// <summary>
 /// Seeded mutations of safetensors files (and sharded indexes), config.json and tokenizer.json (issue 13, item 21): every
 /// outcome must be a successful load (then the result is used: tensors read, tokenizers encode and decode) or one of the
-/// library's own exceptions, each case within a time bound. ONNX files are left out: their parsing is being rewritten.
+/// library's own exceptions, each case within a time bound. ONNX files (tiny exports) are opened and run through the ONNX
+/// Runtime engine: ONNX Runtime's own errors must come back as <see cref="OnnxModelException"/> naming the file.
 /// The counts suit CI (the whole class takes well under a minute); MLT_FUZZ_SCALE=N multiplies them for a longer run,
 /// MLT_FUZZ_SEED changes the seed. A failure names the seed and case, and the mutated input is written to artifacts/fuzz.
 /// </summary>
@@ -276,4 +278,67 @@ public class ParserFuzzTests
         }, typeof(TokenizerFormatException), typeof(TokenizerNotSupportedException), typeof(TokenizerRegexTimeoutException),
             typeof(TruncationException));
     }
+
+    // ---- ONNX ----
+
+    [TestMethod]
+    public void OnnxFiles()
+    {
+        var corpus = new[] { TestPaths.Fixture("onnx", "tiny_bert", "onnx", "model.onnx"), TestPaths.Fixture("onnx", "tiny_distilbert", "model.onnx"),
+                TestPaths.Fixture("onnx", "odd_graphs", "onnx", "fixed_shape.onnx"), TestPaths.Fixture("onnx", "add_matmul.onnx") }
+            .Select(File.ReadAllBytes).ToList();
+        string dir = Path.Combine(Path.GetTempPath(), "mlt-fuzz-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{\"model_type\": \"bert\", \"vocab_size\": 11}");
+        int n = 0;
+        try
+        {
+            Fuzz("onnx", 2000 * Scale, r =>
+            {
+                var m = new Mutator(r);
+                byte[] bytes;
+                if (r.Next(2) == 0)
+                {
+                    // one or two bytes changed in place: the protobuf framing mostly survives, so the graph reaches ONNX
+                    // Runtime's checks and kernels (odd dims, types, attributes, initializer sizes) rather than the parser
+                    bytes = (byte[])m.Pick(corpus).Clone();
+                    for (int k = 1 + r.Next(2); k > 0; k--)
+                    {
+                        int at = r.Next(bytes.Length);
+                        bytes[at] = r.Next(2) == 0 ? (byte)r.Next(256) : (byte)(bytes[at] ^ (1 << r.Next(8)));
+                    }
+                }
+                else bytes = m.MutateBytes(m.Pick(corpus), m.Pick(corpus));
+                string name = $"f{Interlocked.Increment(ref n)}.onnx";
+                string path = Path.Combine(dir, name);
+                File.WriteAllBytes(path, bytes);
+                return new Case(Show(bytes), () =>
+                {
+                    try
+                    {
+                        OnnxModel model;
+                        try { model = OnnxModel.FromPretrained(dir, new OnnxModelOptions { FileName = name }); }
+                        catch (OnnxModelException e) when (e.ModelPath == path && e.Message.Contains(path, StringComparison.Ordinal))
+                        {
+                            throw new FuzzAccepted(e);
+                        }
+                        using (model)
+                        {
+                            long[] ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], mask = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0];
+                            try { _ = model.Run(ids, mask, null, 2, 5).Sum(t => t.Shape.Length); }
+                            catch (OnnxModelException e) when (e.ModelPath == path && e.Message.Contains(path, StringComparison.Ordinal))
+                            {
+                                throw new FuzzAccepted(e);
+                            }
+                        }
+                    }
+                    finally { File.Delete(path); }
+                });
+            }, typeof(FuzzAccepted), typeof(NotSupportedException), typeof(ArgumentException));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>An <see cref="OnnxModelException"/> that named the file it came from (one that does not is a finding).</summary>
+    private sealed class FuzzAccepted(OnnxModelException inner) : Exception(inner.Message, inner);
 }

@@ -111,4 +111,21 @@ public class ModelBadInputTests
         edit(c);
         File.WriteAllText(p, c.ToJsonString());
     }
+
+    [TestMethod]
+    public void ConfigFarLargerThanItsCheckpointIsRefusedBeforeAllocating()
+    {
+        // 1000 layers of width 4096 would be about 2e11 parameters (800 GB) over a 27k-parameter checkpoint.
+        var e = LoadFails(d => EditConfig(d, c =>
+        {
+            c["num_hidden_layers"] = 1000;
+            c["hidden_size"] = 4096;
+            c["intermediate_size"] = 16384;
+        }));
+        var ce = Assert.IsInstanceOfType<Microsoft.ML.Transformers.Configuration.ConfigException>(e);
+        Assert.AreEqual("num_hidden_layers", ce.Key);
+        StringAssert.Contains(e.Message, "num_hidden_layers = 1000");
+        StringAssert.Contains(e.Message, "hidden_size = 4096");
+        StringAssert.Contains(e.Message, "refusing to allocate");
+    }
 }

@@ -65,6 +65,16 @@ public abstract class BertLikeConfig : PretrainedConfig
         CheckProbability("classifier_dropout", Get<double?>("classifier_dropout"));
     }
 
+    protected internal override double? EstimatedParameters => BertLikeParameters(Get<long>("vocab_size"), Get<long>("hidden_size"),
+        Get<long>("num_hidden_layers"), Get<long>("intermediate_size"), Get<long>("max_position_embeddings"), Get<long>("type_vocab_size"));
+
+    protected internal override IReadOnlyList<string> SizeKeys =>
+        ["num_hidden_layers", "hidden_size", "intermediate_size", "vocab_size", "max_position_embeddings", "type_vocab_size"];
+
+    /// <summary>Embeddings, layers (q, k, v, output, two feed-forward matrices), pooler: what BERT-style encoders hold.</summary>
+    internal static double BertLikeParameters(double vocab, double hidden, double layers, double intermediate, double positions, double types) =>
+        (vocab + positions + types) * hidden + layers * (4 * hidden * hidden + 2 * hidden * intermediate) + hidden * hidden;
+
     /// <summary><c>vocab_size</c>.</summary>
     public int VocabSize { get => Get<int>("vocab_size"); set => Set("vocab_size", value); }
 

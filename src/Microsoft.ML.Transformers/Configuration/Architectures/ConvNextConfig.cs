@@ -29,6 +29,37 @@ public sealed class ConvNextConfig : VisionBackboneConfig
 
     protected override int StageCount => NumStages;
 
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        CheckRange("num_channels", Get<long>("num_channels"), 1, MaxChannels);
+        CheckRange("image_size", Get<long>("image_size"), 1, MaxImageSize);
+        CheckRange("patch_size", Get<long>("patch_size"), 1, MaxKernel);
+        long stages = Get<long>("num_stages");
+        CheckRange("num_stages", stages, 1, MaxStages);
+        CheckDepths((int)stages);
+        CheckList("hidden_sizes", 1, MaxWidth, (int)stages, (int)stages);
+        CheckActivation("hidden_act");
+        CheckProbability("drop_path_rate", Get<double?>("drop_path_rate"));
+    }
+
+    // Patch stem; a block is a 7x7 depthwise convolution and two pointwise layers of 4x width; 2x2 downsampling between stages.
+    protected internal override double? EstimatedParameters
+    {
+        get
+        {
+            double total = (double)PatchSize * PatchSize * NumChannels * HiddenSizes[0], previous = HiddenSizes[0];
+            foreach (var (depth, width) in Depths.Zip(HiddenSizes))
+            {
+                total += depth * (8.0 * width * width + 49.0 * width) + 4.0 * previous * width;
+                previous = width;
+            }
+            return total;
+        }
+    }
+
+    protected internal override IReadOnlyList<string> SizeKeys => ["depths", "hidden_sizes", "num_stages", "patch_size", "num_channels"];
+
     public int NumChannels { get => Get<int>("num_channels"); set => Set("num_channels", value); }
     public int PatchSize { get => Get<int>("patch_size"); set => Set("patch_size", value); }
     public int NumStages { get => Get<int>("num_stages"); set => Set("num_stages", value); }

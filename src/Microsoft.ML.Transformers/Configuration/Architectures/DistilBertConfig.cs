@@ -63,6 +63,11 @@ public sealed class DistilBertConfig : PretrainedConfig
         CheckProbability("seq_classif_dropout", Get<double?>("seq_classif_dropout"));
     }
 
+    protected internal override double? EstimatedParameters => BertLikeConfig.BertLikeParameters(Get<long>("vocab_size"), Get<long>("dim"),
+        Get<long>("n_layers"), Get<long>("hidden_dim"), Get<long>("max_position_embeddings"), 0);
+
+    protected internal override IReadOnlyList<string> SizeKeys => ["n_layers", "dim", "hidden_dim", "vocab_size", "max_position_embeddings"];
+
     /// <summary><c>vocab_size</c>.</summary>
     public int VocabSize { get => Get<int>("vocab_size"); set => Set("vocab_size", value); }
 

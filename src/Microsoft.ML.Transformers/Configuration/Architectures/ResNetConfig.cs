@@ -26,6 +26,36 @@ public sealed class ResNetConfig : VisionBackboneConfig
 
     protected override int StageCount => Depths.Count;
 
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        CheckRange("num_channels", Get<long>("num_channels"), 1, MaxChannels);
+        CheckRange("embedding_size", Get<long>("embedding_size"), 1, MaxWidth);
+        var depths = CheckDepths();
+        CheckList("hidden_sizes", 1, MaxWidth, depths.Count, depths.Count);
+        if (Get<string>("layer_type") is not ("basic" or "bottleneck"))
+            throw new ConfigException(Source, "layer_type", $"expected \"basic\" or \"bottleneck\", found {ConfigJson.Describe(Raw["layer_type"])}.");
+        CheckActivation("hidden_act");
+    }
+
+    // Stem 7x7 convolution; a basic block is two 3x3 convolutions, a bottleneck 1x1, 3x3 and 1x1 at a quarter width.
+    protected internal override double? EstimatedParameters
+    {
+        get
+        {
+            double embedding = EmbeddingSize, total = 49.0 * NumChannels * embedding, previous = embedding;
+            bool basic = LayerType == "basic";
+            foreach (var (depth, width) in Depths.Zip(HiddenSizes))
+            {
+                total += depth * (basic ? 18.0 : 1.0625) * width * width + previous * (double)width;
+                previous = width;
+            }
+            return total;
+        }
+    }
+
+    protected internal override IReadOnlyList<string> SizeKeys => ["depths", "hidden_sizes", "embedding_size", "num_channels"];
+
     public int NumChannels { get => Get<int>("num_channels"); set => Set("num_channels", value); }
     public int EmbeddingSize { get => Get<int>("embedding_size"); set => Set("embedding_size", value); }
     public IReadOnlyList<int> HiddenSizes { get => Get<List<int>>("hidden_sizes")!; set => Set("hidden_sizes", value.ToList()); }

@@ -35,6 +35,54 @@ public sealed class SwinConfig : VisionBackboneConfig
 
     protected override int StageCount => Depths.Count;
 
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        long image = Get<long>("image_size");
+        CheckRange("image_size", image, 1, MaxImageSize);
+        CheckRange("patch_size", Get<long>("patch_size"), 1, image, " (at most image_size)");
+        CheckRange("num_channels", Get<long>("num_channels"), 1, MaxChannels);
+        long embed = Get<long>("embed_dim");
+        CheckRange("embed_dim", embed, 1, MaxWidth);
+        var depths = CheckDepths();
+        var heads = CheckList("num_heads", 1, MaxWidth, depths.Count, depths.Count);
+        for (int s = 0; s < depths.Count; s++)
+        {
+            // stage s works at embed_dim * 2^s channels, split over num_heads[s] heads
+            long width = embed << s;
+            if (width > MaxWidth)
+                throw new ConfigException(Source, "embed_dim", $"embed_dim {embed} doubled at each of {depths.Count} stages reaches {width} channels; expected at most {MaxWidth}.");
+            if (width % heads[s] != 0)
+                throw new ConfigException(Source, $"num_heads[{s}]", $"stage {s} has {width} channels, which {heads[s]} heads do not divide.");
+        }
+        CheckRange("window_size", Get<long>("window_size"), 1, MaxKernel);
+        double mlp = Get<double>("mlp_ratio");
+        if (!(mlp > 0 && mlp <= 64))
+            throw new ConfigException(Source, "mlp_ratio", $"expected a number above 0 and at most 64, found {mlp.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        CheckActivation("hidden_act");
+        CheckProbability("hidden_dropout_prob", Get<double?>("hidden_dropout_prob"));
+        CheckProbability("attention_probs_dropout_prob", Get<double?>("attention_probs_dropout_prob"));
+        CheckProbability("drop_path_rate", Get<double?>("drop_path_rate"));
+    }
+
+    // Patch embedding; a block holds q, k, v, output and the MLP, plus its relative position bias table; patch merging
+    // (4C -> 2C) between stages.
+    protected internal override double? EstimatedParameters
+    {
+        get
+        {
+            double total = (double)PatchSize * PatchSize * NumChannels * EmbedDim, window = 2.0 * WindowSize - 1;
+            for (int s = 0; s < Depths.Count; s++)
+            {
+                double width = (double)EmbedDim * Math.Pow(2, s);
+                total += Depths[s] * ((4 + 2 * MlpRatio) * width * width + window * window * NumHeads[s]) + 8 * width * width;
+            }
+            return total;
+        }
+    }
+
+    protected internal override IReadOnlyList<string> SizeKeys => ["depths", "embed_dim", "window_size", "num_heads", "patch_size", "num_channels"];
+
     public int ImageSize { get => Get<int>("image_size"); set => Set("image_size", value); }
     public int PatchSize { get => Get<int>("patch_size"); set => Set("patch_size", value); }
     public int NumChannels { get => Get<int>("num_channels"); set => Set("num_channels", value); }

@@ -12,6 +12,18 @@ public abstract class VisionBackboneConfig : PretrainedConfig
     {
     }
 
+    /// <summary>Largest sizes accepted: far beyond released vision backbones, well short of exhausting memory.</summary>
+    public const int MaxChannels = 1024, MaxWidth = 1 << 16, MaxStages = 16, MaxTotalDepth = 1024, MaxImageSize = 1 << 16, MaxKernel = 1024;
+
+    /// <summary>The stage depths, each at least 1, at most <see cref="MaxStages"/> stages and <see cref="MaxTotalDepth"/> blocks.</summary>
+    protected List<long> CheckDepths(int? stages = null)
+    {
+        var depths = CheckList("depths", 1, MaxTotalDepth, stages ?? 1, stages ?? MaxStages);
+        if (depths.Sum() > MaxTotalDepth)
+            throw new ConfigException(Source, "depths", $"expected at most {MaxTotalDepth} blocks in all, found {depths.Sum()} ([{string.Join(", ", depths)}]).");
+        return depths;
+    }
+
     /// <summary>Number of stages after the stem.</summary>
     protected abstract int StageCount { get; }
 
