@@ -23,7 +23,10 @@ public sealed class QuestionAnsweringPipeline(PipelineContext context)
         MaxQuestionLen = "max_question_len", HandleImpossibleAnswer = "handle_impossible_answer", AlignToWords = "align_to_words";
 
     /// <summary>One window: question + a part of the context.</summary>
-    public sealed record Span(Encoding Encoding);
+    public sealed record Span(Encoding Encoding) : ITokenSequence
+    {
+        public int TokenCount => Encoding.Length;
+    }
     public sealed record SpanOutput(Encoding Encoding, float[] StartLogits, float[] EndLogits);
 
     /// <summary>Answers to many questions about one context.</summary>

@@ -25,7 +25,10 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
 {
     public const string IgnoreLabels = "ignore_labels", Aggregation = "aggregation_strategy", Truncation = "truncation", Stride = "stride";
 
-    public sealed record Features(string Text, Encoding Encoding);
+    public sealed record Features(string Text, Encoding Encoding) : ITokenSequence
+    {
+        public int TokenCount => Encoding.Length;
+    }
     public sealed record Output(string Text, Encoding Encoding, NamedTensors Tensors);
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)

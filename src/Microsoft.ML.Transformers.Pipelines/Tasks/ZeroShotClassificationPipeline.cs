@@ -18,7 +18,10 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
         Truncation = "truncation";
     public const string DefaultHypothesisTemplate = "This example is {}.";
 
-    public sealed record Chunk(string Label, TextFeatures Features);
+    public sealed record Chunk(string Label, TextFeatures Features) : ITokenSequence
+    {
+        public int TokenCount => Features.Encoding.Length;
+    }
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
