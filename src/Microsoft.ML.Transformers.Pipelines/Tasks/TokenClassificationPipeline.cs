@@ -16,8 +16,9 @@ public enum AggregationStrategy { None, Simple, First, Average, Max }
 
 /// <summary>
 /// token-classification (alias ner), as Hugging Face's <c>TokenClassificationPipeline</c>.
-/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max), <c>truncation</c>,
-/// <c>stride</c>: a text longer than the model is cut into windows overlapping by this many tokens, each one model pass
+/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max),
+/// <c>truncation</c> (default true when the model has a maximum length, as Hugging Face: a longer text is cut; false makes
+/// it an error), <c>stride</c>: a text longer than the model is cut into windows overlapping by this many tokens, each one model pass
 /// (chunk); entities found twice in the overlap are merged as Hugging Face does (the longer span, then the higher score wins).
 /// </summary>
 public sealed class TokenClassificationPipeline(PipelineContext context)
@@ -52,7 +53,7 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
             if (string.IsNullOrEmpty(input)) throw new ArgumentException($"The text is empty; {Task} needs a non-empty string.", nameof(input));
             return TokenWindows.Build(Tokenizer, null, input, max, stride).Select(w => new Features(input, w));
         }
-        return [new Features(input, EncodeText(input, null, p.GetBool(Truncation, false)))];
+        return [new Features(input, EncodeText(input, null, p.GetBool(Truncation, true)))];
     }
 
     protected override IReadOnlyList<Output> Forward(IReadOnlyList<Features> batch, PipelineParameters p)
