@@ -70,6 +70,8 @@ public abstract class ImagePipeline<TResult> : IDisposable
 
     /// <summary>Names of the parameters <see cref="Postprocess"/> reads.</summary>
     protected abstract string[] PostprocessParameters { get; }
+    /// <summary>Fails on a bad parameter value before any image is loaded or run.</summary>
+    protected virtual void CheckParameters(PipelineParameters p) { }
 
     /// <summary>Turns the model's outputs for a batch (named as the ONNX exports name them: logits, last_hidden_state,
     /// pooler_output; host copies) into one result per image.</summary>
@@ -104,8 +106,8 @@ public abstract class ImagePipeline<TResult> : IDisposable
         var p = Parameters.Merge(parameters);
         var unknown = p.Names.Where(n => n != BatchSizeParameter && !PostprocessParameters.Contains(n)).ToList();
         if (unknown.Count > 0) throw new ArgumentException($"Unknown parameter(s) for {Task}: {string.Join(", ", unknown)}.", nameof(parameters));
-        int batchSize = p.GetInt(BatchSizeParameter, 1);
-        if (batchSize < 1) throw new ArgumentException($"batch_size must be at least 1; found {batchSize}.", nameof(parameters));
+        int batchSize = p.GetInt(BatchSizeParameter, 1, min: 1);
+        CheckParameters(p);
         var post = p.Pick(PostprocessParameters);
         var results = new List<TResult>(images.Count);
         for (int start = 0; start < images.Count; start += batchSize)
@@ -154,11 +156,17 @@ public sealed class ImageClassificationPipeline : ImagePipeline<IReadOnlyList<Im
 
     protected override string[] PostprocessParameters => [TopK, FunctionToApply];
 
+    protected override void CheckParameters(PipelineParameters p)
+    {
+        p.GetNullableInt(TopK, 5, min: 1);   // null: every label
+        p.GetEnum<ClassificationFunction>(FunctionToApply);
+    }
+
     protected override IReadOnlyList<IReadOnlyList<ImageClassificationResult>> Postprocess(NamedTensors output, int batch, PipelineParameters p)
     {
         var logits = output["logits"].GetData<float>().ToArray();
         int n = logits.Length / batch;
-        int k = Math.Min(p.GetNullableInt(TopK, 5) ?? n, n);
+        int k = Math.Min(p.GetNullableInt(TopK, 5, min: 1) ?? n, n);
         var fn = p.GetEnum<ClassificationFunction>(FunctionToApply) ?? ClassificationFunction.Default;
         if (fn == ClassificationFunction.Default)
             fn = Config.ProblemType == "multi_label_classification" || n == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;

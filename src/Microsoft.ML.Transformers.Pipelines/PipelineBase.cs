@@ -92,7 +92,7 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     private BatchQueue StreamQueue(SanitizedParameters p, PipelineParameters? parameters)
     {
         int batchSize = BatchSize(parameters);
-        return new BatchQueue(this, p, batchSize, window: batchSize == 1 ? 1 : batchSize * StreamWindowBatches);
+        return new BatchQueue(this, p, batchSize, window: batchSize == 1 ? 1 : (int)Math.Min((long)batchSize * StreamWindowBatches, int.MaxValue));
     }
 
     private (SanitizedParameters, PipelineParameters) Prepare(PipelineParameters? callParameters)
@@ -108,8 +108,7 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
 
     private int BatchSize(PipelineParameters? callParameters)
     {
-        int b = Parameters.Merge(callParameters).GetInt(BatchSizeParameter, 1);
-        return b >= 1 ? b : throw new ArgumentException($"batch_size must be at least 1; found {b}.", BatchSizeParameter);
+        return Parameters.Merge(callParameters).GetInt(BatchSizeParameter, 1, min: 1);
     }
 
     private IReadOnlyList<TOutput> CheckedForward(IReadOnlyList<TFeatures> batch, PipelineParameters p)

@@ -51,7 +51,7 @@ internal sealed class FillMaskMapper : TaskMapper<IReadOnlyList<FillMaskResult>>
 
     public static TaskMapper Create(FillMaskEstimator.Options o, PretrainedConfig config)
     {
-        if (o.TopK < 1) throw new ArgumentOutOfRangeException(nameof(o.TopK), $"TopK must be at least 1; found {o.TopK}.");
+        PipelineEstimatorChecks.Range(nameof(o.TopK), o.TopK, 1);
         if (o.Targets is { Length: 0 }) throw new ArgumentException("Targets is empty; give at least one target or leave it null.", nameof(o.Targets));
         int size = 0;   // variable: targets may share a token
         if (o.Targets is null)

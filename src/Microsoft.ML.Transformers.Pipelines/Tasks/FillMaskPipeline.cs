@@ -41,6 +41,7 @@ public sealed class FillMaskPipeline(PipelineContext context)
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
+        p.GetInt(TopK, 5, min: 1);
         if (p.Contains(Targets)) TargetIds(p);
         return new(p.Pick(Truncation), PipelineParameters.Empty, p.Pick(TopK, Targets));
     }
@@ -70,8 +71,7 @@ public sealed class FillMaskPipeline(PipelineContext context)
         int maskId = Tokenizer.MaskTokenId!.Value;
         int[] positions = Enumerable.Range(0, enc.Length).Where(i => enc.Ids[i] == maskId).ToArray();
         int[]? targets = p.Contains(Targets) ? TargetIds(p) : null;
-        int k = p.GetInt(TopK, 5);
-        if (k < 1) throw new ArgumentException($"top_k must be at least 1; found {k}.", TopK);
+        int k = p.GetInt(TopK, 5, min: 1);
         bool cleanUp = Tokenizer.Config.CleanUpTokenizationSpaces ?? false;
         // one mask: the sequence is readable text; several: the other masks (and so the special tokens) stay, as Hugging Face does
         bool skipSpecial = positions.Length == 1;

@@ -35,14 +35,10 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
         var strategy = p.GetEnum<AggregationStrategy>(Aggregation) ?? AggregationStrategy.None; // fails early on an unknown name
-        if (p.GetNullableInt(Stride, null) is int stride)
-        {
-            if (strategy == AggregationStrategy.None)
-                throw new ArgumentException("stride was given to process the whole text, but aggregation_strategy is none, which cannot merge the " +
-                    "windows' tokens; choose simple, first, average or max.", Stride);
-            if (stride < 0 || MaxLength is int max && stride >= max)
-                throw new ArgumentException($"stride must be between 0 and the model's max length ({MaxLength}) minus its special tokens; found {stride}.", Stride);
-        }
+        // as Hugging Face: stride < model_max_length (TokenWindows also needs room for a token past the special tokens)
+        if (p.GetNullableInt(Stride, null, min: 0, max: (MaxLength ?? int.MaxValue) - 1) is not null && strategy == AggregationStrategy.None)
+            throw new ArgumentException("stride was given to process the whole text, but aggregation_strategy is none, which cannot merge the " +
+                "windows' tokens; choose simple, first, average or max.", Stride);
         return new(p.Pick(Truncation, Stride), PipelineParameters.Empty, p.Pick(IgnoreLabels, Aggregation));
     }
 
