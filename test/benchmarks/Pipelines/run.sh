@@ -8,7 +8,7 @@
 #       feature-extraction (mean pooling) over 512 real texts of mixed length (make_corpus.mjs: Debian fortunes, 15 to
 #       2,400 characters; truncated to 512 tokens), on a bert_uncased_L-4_H-256_A-4-shaped random checkpoint with the real
 #       bert-base-uncased tokenizer (written once to artifacts/bench/bert-mini by bench_torch_bert.py --size mini), ours on
-#       ONNX Runtime and on libtorch (THREADS threads too). Shows what length-grouped batching does: Transformers.js
+#       ONNX Runtime and on libtorch (THREADS threads too). MIXED_TEXTS=N and ROUNDS=R shorten it on a busy machine. Shows what length-grouped batching does: Transformers.js
 #       batches in input order, so one long text pads its whole batch.
 # The sides run alternately for several passes (the machine is shared: load drifts); each pass warms up and times
 # several rounds; the table shows the median over all passes of each side's per-pass median, and the fastest round seen.
@@ -29,11 +29,11 @@ if [ "${1:-}" = "mixed" ]; then
     echo '{"do_lower_case": true, "model_max_length": 512, "tokenizer_class": "BertTokenizer"}' > "$MODEL/tokenizer_config.json"
   fi
   TEXTS="$OUT/fortunes.txt"
-  if ! node "$HERE/make_corpus.mjs" "$TEXTS" 512; then
+  if ! node "$HERE/make_corpus.mjs" "$TEXTS" "${MIXED_TEXTS:-512}"; then
     echo "[bench] no fortunes in /usr/share/games/fortunes (apt-get install fortunes-min): generated sentences instead" >&2
-    node "$HERE/make_sentences.mjs" "$MODEL/tokenizer.json" "$TEXTS" 512
+    node "$HERE/make_sentences.mjs" "$MODEL/tokenizer.json" "$TEXTS" "${MIXED_TEXTS:-512}"
   fi
-  TASK=feature-extraction; ENGINES=(onnx libtorch); ROUNDS=3; WARMUP=1
+  TASK=feature-extraction; ENGINES=(onnx libtorch); ROUNDS="${ROUNDS:-3}"; WARMUP=1
 else
   MODEL="$(cd "${1:-$ROOT/test/fixtures/models/bert-seqcls}" && pwd)"
   PASSES="${2:-3}"
