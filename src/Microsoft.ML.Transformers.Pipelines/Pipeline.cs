@@ -96,14 +96,24 @@ public abstract class Pipeline : IDisposable
         return new NamedTensor(t.Name, TensorElementType.Float, shape, data.AsSpan(row * rowSize, keep).ToArray());
     }
 
-    /// <summary>Encodes one text (and pair), failing clearly on empty text or, without truncation, text longer than the model.</summary>
-    protected Encoding EncodeText(string text, string? pair = null, bool truncation = false, string what = "text")
+    /// <summary>Encodes one text (and pair), failing clearly on empty text or, without truncation, text longer than the model.
+    /// <paramref name="strategy"/> says which text of a pair truncation cuts.</summary>
+    protected Encoding EncodeText(string text, string? pair = null, bool truncation = false, string what = "text",
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         if (string.IsNullOrEmpty(text)) throw new ArgumentException($"The {what} is empty; {Task} needs a non-empty string.", nameof(text));
         if (pair is { Length: 0 }) throw new ArgumentException($"The text pair is empty; {Task} needs a non-empty string or none.", nameof(pair));
         int? max = MaxLength;
-        var enc = Tokenizer.Encode(text, pair, addSpecialTokens: true,
-            truncation: truncation && max is int m ? new TruncationOptions(m) : null, padding: null);
+        Encoding enc;
+        try
+        {
+            enc = Tokenizer.Encode(text, pair, addSpecialTokens: true,
+                truncation: truncation && max is int m ? new TruncationOptions(m, strategy) : null, padding: null);
+        }
+        catch (TruncationException e)
+        {
+            throw new ArgumentException($"The {what} cannot be truncated to the model's {max} tokens ({strategy}): {e.Message}.", nameof(text), e);
+        }
         if (max is int limit && enc.Length > limit)
             throw new ArgumentException(
                 $"The {what} is {enc.Length} tokens long but the model takes at most {limit} (model_max_length / max_position_embeddings); pass truncation=true to cut it.",

@@ -40,20 +40,32 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
         return PostprocessChunks(input, outputs, p.Postprocess);
     }
 
-    /// <summary>Runs a list of inputs in padded batches of <c>batch_size</c> model inputs; results keep the input order.</summary>
+    /// <summary>Runs a list of inputs in padded batches of <c>batch_size</c> model inputs; results keep the input order.
+    /// Model inputs of similar token length share a batch (the whole list is sorted by length), so that a long text does
+    /// not make every short text of its batch pay for its padding.</summary>
     public IReadOnlyList<TResult> RunBatch(IReadOnlyList<TInput> inputs, PipelineParameters? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count == 0) throw new ArgumentException($"The list of inputs is empty; {Task} needs at least one input.", nameof(inputs));
-        return Stream(inputs, parameters).ToList();
+        var (p, _) = Prepare(parameters);
+        var queue = new BatchQueue(this, p, BatchSize(parameters), window: int.MaxValue);
+        var results = new List<TResult>(inputs.Count);
+        foreach (var input in inputs) queue.Add(input);
+        results.AddRange(queue.Drain(final: true));
+        return results;
     }
 
-    /// <summary>Runs a lazy stream: inputs are read only as batches fill, and each result is yielded once all its chunks ran.</summary>
+    /// <summary>How many batches of model inputs a stream reads ahead to sort them by length: results come in input order,
+    /// each once its window ran.</summary>
+    public const int StreamWindowBatches = 8;
+
+    /// <summary>Runs a lazy stream: inputs are read a window of <see cref="StreamWindowBatches"/> batches at a time (one
+    /// input at a time with <c>batch_size</c> 1), sorted by length into batches, and results are yielded in input order.</summary>
     public IEnumerable<TResult> Stream(IEnumerable<TInput> inputs, PipelineParameters? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var (p, _) = Prepare(parameters);
-        var queue = new BatchQueue(this, p, BatchSize(parameters));
+        var queue = StreamQueue(p, parameters);
         foreach (var input in inputs)
         {
             queue.Add(input);
@@ -68,13 +80,19 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var (p, _) = Prepare(parameters);
-        var queue = new BatchQueue(this, p, BatchSize(parameters));
+        var queue = StreamQueue(p, parameters);
         await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             queue.Add(input);
             foreach (var r in queue.Drain(final: false)) yield return r;
         }
         foreach (var r in queue.Drain(final: true)) yield return r;
+    }
+
+    private BatchQueue StreamQueue(SanitizedParameters p, PipelineParameters? parameters)
+    {
+        int batchSize = BatchSize(parameters);
+        return new BatchQueue(this, p, batchSize, window: batchSize == 1 ? 1 : (int)Math.Min((long)batchSize * StreamWindowBatches, int.MaxValue));
     }
 
     private (SanitizedParameters, PipelineParameters) Prepare(PipelineParameters? callParameters)
@@ -90,8 +108,7 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
 
     private int BatchSize(PipelineParameters? callParameters)
     {
-        int b = Parameters.Merge(callParameters).GetInt(BatchSizeParameter, 1);
-        return b >= 1 ? b : throw new ArgumentException($"batch_size must be at least 1; found {b}.", BatchSizeParameter);
+        return Parameters.Merge(callParameters).GetInt(BatchSizeParameter, 1, min: 1);
     }
 
     private IReadOnlyList<TOutput> CheckedForward(IReadOnlyList<TFeatures> batch, PipelineParameters p)
@@ -102,46 +119,67 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
         return outputs;
     }
 
-    /// <summary>Chunks waiting for a batch, and inputs waiting for their chunks' outputs.</summary>
-    private sealed class BatchQueue(PipelineBase<TInput, TFeatures, TOutput, TResult> pipeline, SanitizedParameters p, int batchSize)
+    /// <summary>Model inputs waiting for a batch, and inputs waiting for their results. Once <c>window</c> model inputs wait
+    /// (or at the end), they are sorted by token length and run in batches of <c>batchSize</c>; an input is postprocessed as
+    /// soon as all its model inputs ran (so raw outputs are not held), and results leave in input order.</summary>
+    private sealed class BatchQueue(PipelineBase<TInput, TFeatures, TOutput, TResult> pipeline, SanitizedParameters p, int batchSize, int window)
     {
         private sealed class Pending(TInput input, int chunks)
         {
             public TInput Input { get; } = input;
-            public int Chunks { get; } = chunks;
-            public List<TOutput> Outputs { get; } = new(chunks);
+            public TOutput[] Outputs { get; } = new TOutput[chunks];
+            public int Missing { get; set; } = chunks;
+            public bool Done { get; set; }
+            public TResult Result { get; set; } = default!;
         }
 
         private readonly Queue<Pending> _inputs = new();
-        private readonly List<(Pending Owner, TFeatures Features)> _chunks = new();
+        private readonly List<(Pending Owner, int Index, TFeatures Features, int Length)> _chunks = new();
 
         public void Add(TInput input)
         {
             var chunks = pipeline.PreprocessChunks(input, p.Preprocess).ToList();
             var pending = new Pending(input, chunks.Count);
             _inputs.Enqueue(pending);
-            foreach (var c in chunks) _chunks.Add((pending, c));
+            for (int i = 0; i < chunks.Count; i++) _chunks.Add((pending, i, chunks[i], (chunks[i] as ITokenSequence)?.TokenCount ?? 0));
         }
 
         public IEnumerable<TResult> Drain(bool final)
         {
-            while (_chunks.Count >= batchSize || final && _chunks.Count > 0)
+            if (_chunks.Count >= Math.Max(window, batchSize) || final && _chunks.Count > 0)
             {
-                int n = Math.Min(batchSize, _chunks.Count);
-                var batch = _chunks.GetRange(0, n);
-                _chunks.RemoveRange(0, n);
-                var outputs = pipeline.CheckedForward(batch.Select(c => c.Features).ToList(), p.Forward);
-                for (int i = 0; i < n; i++) batch[i].Owner.Outputs.Add(outputs[i]);
+                // stable: equal lengths keep their input order
+                var sorted = batchSize == 1 ? _chunks.ToList() : _chunks.OrderBy(c => c.Length).ToList();
+                _chunks.Clear();
+                int run = final ? sorted.Count : sorted.Count - sorted.Count % batchSize;
+                for (int start = 0; start < run; start += batchSize)
+                {
+                    var batch = sorted.GetRange(start, Math.Min(batchSize, run - start));
+                    var outputs = pipeline.CheckedForward(batch.Select(c => c.Features).ToList(), p.Forward);
+                    for (int i = 0; i < batch.Count; i++) Complete(batch[i].Owner, batch[i].Index, outputs[i]);
+                }
+                _chunks.AddRange(sorted.Skip(run));   // less than a batch: waits for the next window
             }
             var results = new List<TResult>();
-            while (_inputs.Count > 0 && _inputs.Peek() is { } head && head.Outputs.Count == head.Chunks)
-            {
-                _inputs.Dequeue();
-                results.Add(pipeline.PostprocessChunks(head.Input, head.Outputs, p.Postprocess));
-            }
+            while (_inputs.Count > 0 && _inputs.Peek().Done) results.Add(_inputs.Dequeue().Result);
             return results;
         }
+
+        private void Complete(Pending owner, int index, TOutput output)
+        {
+            owner.Outputs[index] = output;
+            if (--owner.Missing > 0) return;
+            owner.Result = pipeline.PostprocessChunks(owner.Input, owner.Outputs, p.Postprocess);
+            owner.Done = true;
+            Array.Clear(owner.Outputs);
+        }
     }
+}
+
+/// <summary>A model input that knows its token length, so batches can group inputs of similar length (less padding).</summary>
+public interface ITokenSequence
+{
+    int TokenCount { get; }
 }
 
 /// <summary>A pipeline whose every input is one model input: Hugging Face's <c>Pipeline</c>.</summary>

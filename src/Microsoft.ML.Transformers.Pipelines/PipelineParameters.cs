@@ -67,6 +67,22 @@ public sealed class PipelineParameters : IEnumerable<KeyValuePair<string, object
         };
     }
 
+    /// <summary>An integer that must lie in [<paramref name="min"/>, <paramref name="max"/>]; absent: <paramref name="defaultValue"/>.</summary>
+    public int GetInt(string name, int defaultValue, int min, int max = int.MaxValue) =>
+        GetNullableInt(name, defaultValue, min, max) ?? throw Wrong(name, "an integer", null);
+
+    /// <summary>As <see cref="GetNullableInt(string, int?)"/>, and a present value must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public int? GetNullableInt(string name, int? defaultValue, int min, int max = int.MaxValue)
+    {
+        string range = max == int.MaxValue ? $"an integer of at least {min}" : $"an integer from {min} to {max}";
+        _values.TryGetValue(name, out var v);
+        // a number beyond int is out of range (not "not an integer")
+        if (v is long or double && !(v is long l && l is >= int.MinValue and <= int.MaxValue || v is double d && Math.Abs(d) < int.MaxValue))
+            throw Wrong(name, range, v);
+        int? value = GetNullableInt(name, defaultValue);
+        return value is int i && (i < min || i > max) ? throw Wrong(name, range, v) : value;
+    }
+
     public bool GetBool(string name, bool defaultValue)
     {
         if (!_values.TryGetValue(name, out var v) || v is null) return defaultValue;

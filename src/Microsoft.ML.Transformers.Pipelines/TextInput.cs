@@ -8,4 +8,7 @@ public sealed record TextInput(string Text, string? TextPair = null)
 }
 
 /// <summary>What the text pipelines feed the model: one tokenized sequence.</summary>
-public sealed record TextFeatures(Microsoft.ML.Transformers.Tokenizers.Encoding Encoding);
+public sealed record TextFeatures(Microsoft.ML.Transformers.Tokenizers.Encoding Encoding) : ITokenSequence
+{
+    public int TokenCount => Encoding.Length;
+}

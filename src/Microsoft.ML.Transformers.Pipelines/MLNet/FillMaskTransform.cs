@@ -5,7 +5,7 @@ using Microsoft.ML.Transformers.Pipelines;
 namespace Microsoft.ML.Transformers.MLNet;
 
 /// <summary>
-/// fill-mask as an ML.NET estimator, for texts with one mask token. Adds four parallel vectors, best candidate first:
+/// fill-mask as an ML.NET estimator, for texts with one mask token (a row with several is an error naming it). Adds four parallel vectors, best candidate first:
 /// <c>Sequence</c> (the filled-in text), <c>Token</c> (vocabulary id), <c>TokenStr</c> and <c>Score</c>. They hold
 /// min(TopK, vocabulary) values (fixed size); with Targets, up to that many (variable size).
 /// </summary>
@@ -51,7 +51,7 @@ internal sealed class FillMaskMapper : TaskMapper<IReadOnlyList<FillMaskResult>>
 
     public static TaskMapper Create(FillMaskEstimator.Options o, PretrainedConfig config)
     {
-        if (o.TopK < 1) throw new ArgumentOutOfRangeException(nameof(o.TopK), $"TopK must be at least 1; found {o.TopK}.");
+        PipelineEstimatorChecks.Range(nameof(o.TopK), o.TopK, 1);
         if (o.Targets is { Length: 0 }) throw new ArgumentException("Targets is empty; give at least one target or leave it null.", nameof(o.Targets));
         int size = 0;   // variable: targets may share a token
         if (o.Targets is null)
@@ -66,12 +66,17 @@ internal sealed class FillMaskMapper : TaskMapper<IReadOnlyList<FillMaskResult>>
     protected override IReadOnlyList<IReadOnlyList<FillMaskResult>> RunRows(Pipeline pipeline, IReadOnlyList<string[]> rows)
     {
         var pipe = (FillMaskPipeline)pipeline;
-        return pipe.RunBatch(rows.Select(r => r[0]).ToList(), new FillMaskOptions
+        var results = pipe.RunBatch(rows.Select(r => r[0]).ToList(), new FillMaskOptions
         {
             TopK = _options.TopK,
             Targets = _options.Targets,
             Truncation = _options.Truncation,
             BatchSize = _options.BatchSize,
         });
+        for (int i = 0; i < results.Count; i++)
+            if (results[i].Masks.Count != 1)
+                throw new ArgumentException($"Column '{_options.InputColumnName}': the text \"{rows[i][0]}\" has {results[i].Masks.Count} mask tokens; " +
+                    "the FillMask transform fills one mask per row (the pipeline's FillMaskResults.Masks gives one list per mask).");
+        return results;
     }
 }

@@ -22,8 +22,11 @@ public abstract class PipelineTransformerOptions
     public Engine? Engine { get; set; }
     /// <summary>libtorch device: "cpu" (default), "cuda" or "cuda:N".</summary>
     public string? Device { get; set; }
-    /// <summary>Rows read ahead and run as one padded batch (model inputs per batch for tasks that make several per row).</summary>
+    /// <summary>Rows read ahead and run as one padded batch (model inputs per batch for tasks that make several per row);
+    /// from 1 to <see cref="MaxBatchSize"/>.</summary>
     public int BatchSize { get; set; } = 32;
+    /// <summary>The largest <see cref="BatchSize"/>: every cursor holds buffers of that many rows.</summary>
+    public const int MaxBatchSize = 1 << 16;
     /// <summary>Cut texts longer than the model to its max length. On by default here (Hugging Face's default is off), so
     /// one long row does not stop a data pipeline; off makes such a row an error naming it.</summary>
     public bool Truncation { get; set; } = true;
@@ -218,7 +221,7 @@ public abstract class PipelineEstimator<TTransformer, TOptions> : IEstimator<TTr
     {
         ArgumentNullException.ThrowIfNull(options);
         PipelineEstimatorChecks.CheckModelFolder(options.ModelFolder);
-        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be at least 1; found {options.BatchSize}.");
+        PipelineEstimatorChecks.Range(nameof(options.BatchSize), options.BatchSize, 1, PipelineTransformerOptions.MaxBatchSize);
         _options = PipelineTransformer.Clone(options);
         _create = create;
         _mapper = mapper;
@@ -252,6 +255,14 @@ public abstract class PipelineEstimator<TTransformer, TOptions> : IEstimator<TTr
 
 internal static class PipelineEstimatorChecks
 {
+    /// <summary>Fails unless <paramref name="value"/> (when set) lies in [<paramref name="min"/>, <paramref name="max"/>], naming the option.</summary>
+    public static void Range(string option, int? value, int min, int max = int.MaxValue)
+    {
+        if (value is int v && (v < min || v > max))
+            throw new ArgumentOutOfRangeException(option, v,
+                $"{option} must be {(max == int.MaxValue ? $"at least {min}" : $"from {min} to {max}")}; found {v}.");
+    }
+
     public static void CheckModelFolder(string? folder)
     {
         if (string.IsNullOrWhiteSpace(folder))

@@ -52,7 +52,10 @@ internal sealed class QuestionAnsweringMapper : TaskMapper<IReadOnlyList<Questio
 
     public static TaskMapper Create(QuestionAnsweringEstimator.Options o, PretrainedConfig config)
     {
-        if (o.TopK < 1) throw new ArgumentOutOfRangeException(nameof(o.TopK), $"TopK must be at least 1; found {o.TopK}.");
+        PipelineEstimatorChecks.Range(nameof(o.TopK), o.TopK, 1);
+        PipelineEstimatorChecks.Range(nameof(o.DocStride), o.DocStride, 0);
+        PipelineEstimatorChecks.Range(nameof(o.MaxAnswerLength), o.MaxAnswerLength, 1);
+        PipelineEstimatorChecks.Range(nameof(o.MaxSequenceLength), o.MaxSequenceLength, 1, config.Get<int?>("max_position_embeddings") ?? int.MaxValue);
         OutputColumn[] outputs = o.TopK == 1
             ?
             [

@@ -56,6 +56,7 @@ internal sealed class TokenClassificationMapper : TaskMapper<IReadOnlyList<Token
 
     public static TaskMapper Create(TokenClassificationEstimator.Options o, PretrainedConfig config)
     {
+        PipelineEstimatorChecks.Range(nameof(o.Stride), o.Stride, 0);
         if (o.Stride is int s && o.AggregationStrategy == AggregationStrategy.None)
             throw new ArgumentException($"Stride ({s}) needs an AggregationStrategy other than None to merge the windows' tokens.", nameof(o.Stride));
         return new TokenClassificationMapper(o);

@@ -3,17 +3,37 @@ using Microsoft.ML.Transformers.Tokenizers;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
-/// <summary>One candidate for the mask: its probability, token id, token text and the whole filled-in sequence.</summary>
+/// <summary>One candidate for a mask: its probability, token id, token text and the whole filled-in sequence.</summary>
 public sealed record FillMaskResult(double Score, int Token, string TokenStr, string Sequence);
 
 /// <summary>
-/// fill-mask, as Hugging Face's <c>FillMaskPipeline</c>, for inputs with one mask token.
-/// Parameters: <c>top_k</c> (default 5), <c>targets</c> (restrict candidates to these vocabulary tokens), <c>truncation</c>.
+/// The candidates of one input. With one mask token (the common case) this list is that mask's candidates, best first.
+/// With several, <see cref="Masks"/> holds one candidate list per mask in text order (Hugging Face returns a list per mask);
+/// reading this object as one list then fails rather than silently giving the first mask's.
+/// </summary>
+public sealed class FillMaskResults(IReadOnlyList<IReadOnlyList<FillMaskResult>> masks) : IReadOnlyList<FillMaskResult>
+{
+    /// <summary>One candidate list per mask token, in the order the masks appear in the text.</summary>
+    public IReadOnlyList<IReadOnlyList<FillMaskResult>> Masks { get; } = masks;
+
+    private IReadOnlyList<FillMaskResult> Only => Masks.Count == 1 ? Masks[0] : throw new InvalidOperationException(
+        $"The input has {Masks.Count} mask tokens: read Masks, which holds one candidate list per mask.");
+
+    public int Count => Only.Count;
+    public FillMaskResult this[int index] => Only[index];
+    public IEnumerator<FillMaskResult> GetEnumerator() => Only.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// fill-mask, as Hugging Face's <c>FillMaskPipeline</c>. Each mask token of an input gets its own candidates, from that
+/// position's distribution alone (as Hugging Face: not a joint prediction); with several masks each candidate's sequence
+/// fills that one mask and keeps the others and the special tokens, as Hugging Face decodes it. Parameters: <c>top_k</c> (default 5), <c>targets</c> (restrict candidates to these vocabulary tokens), <c>truncation</c>.
 /// Unlike Hugging Face, a target that is not one vocabulary token (as written, or once encoded) is an error, not a warning
 /// and its first sub-token.
 /// </summary>
 public sealed class FillMaskPipeline(PipelineContext context)
-    : Pipeline<string, TextFeatures, FillMaskPipeline.Output, IReadOnlyList<FillMaskResult>>(context)
+    : Pipeline<string, TextFeatures, FillMaskPipeline.Output, FillMaskResults>(context)
 {
     public const string TopK = "top_k", Targets = "targets", Truncation = "truncation";
 
@@ -21,6 +41,7 @@ public sealed class FillMaskPipeline(PipelineContext context)
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
+        p.GetInt(TopK, 5, min: 1);
         if (p.Contains(Targets)) TargetIds(p);
         return new(p.Pick(Truncation), PipelineParameters.Empty, p.Pick(TopK, Targets));
     }
@@ -33,8 +54,6 @@ public sealed class FillMaskPipeline(PipelineContext context)
         int masks = enc.Ids.Count(id => id == maskId);
         if (masks == 0)
             throw new ArgumentException($"No mask token ({Tokenizer.MaskToken}) found in the input \"{input}\".", nameof(input));
-        if (masks > 1)
-            throw new ArgumentException($"The input has {masks} mask tokens ({Tokenizer.MaskToken}); this pipeline fills one per input.", nameof(input));
         return new(enc);
     }
 
@@ -44,28 +63,35 @@ public sealed class FillMaskPipeline(PipelineContext context)
         return batch.Select((f, i) => new Output(f.Encoding, rows[i])).ToList();
     }
 
-    protected override IReadOnlyList<FillMaskResult> Postprocess(Output output, PipelineParameters p)
+    protected override FillMaskResults Postprocess(Output output, PipelineParameters p)
     {
         var enc = output.Encoding;
         var logits = output.Tensors["logits"];
         int vocab = (int)logits.Shape[^1];
-        int at = Array.IndexOf(enc.Ids, Tokenizer.MaskTokenId!.Value);
-        var probs = Maths.Softmax(logits.GetData<float>().AsSpan(at * vocab, vocab));
+        int maskId = Tokenizer.MaskTokenId!.Value;
+        int[] positions = Enumerable.Range(0, enc.Length).Where(i => enc.Ids[i] == maskId).ToArray();
         int[]? targets = p.Contains(Targets) ? TargetIds(p) : null;
-        int k = p.GetInt(TopK, 5);
-        if (k < 1) throw new ArgumentException($"top_k must be at least 1; found {k}.", TopK);
-        int[] candidates = targets != null
-            ? targets.OrderByDescending(t => probs[t]).ThenBy(t => t).Take(k).ToArray()
-            : Maths.TopK(probs, k);
+        int k = p.GetInt(TopK, 5, min: 1);
         bool cleanUp = Tokenizer.Config.CleanUpTokenizationSpaces ?? false;
-        var ids = enc.Ids.ToArray();
-        var results = new List<FillMaskResult>(candidates.Length);
-        foreach (int c in candidates)
+        // one mask: the sequence is readable text; several: the other masks (and so the special tokens) stay, as Hugging Face does
+        bool skipSpecial = positions.Length == 1;
+        var masks = new List<IReadOnlyList<FillMaskResult>>(positions.Length);
+        foreach (int at in positions)
         {
-            ids[at] = c;
-            results.Add(new FillMaskResult(probs[c], c, Tokenizer.Decode([c], false, cleanUp), Tokenizer.Decode(ids, skipSpecialTokens: true, cleanUp)));
+            var probs = Maths.Softmax(logits.GetData<float>().AsSpan(at * vocab, vocab));
+            int[] candidates = targets != null
+                ? targets.OrderByDescending(t => probs[t]).ThenBy(t => t).Take(k).ToArray()
+                : Maths.TopK(probs, k);
+            var ids = enc.Ids.ToArray();
+            var results = new List<FillMaskResult>(candidates.Length);
+            foreach (int c in candidates)
+            {
+                ids[at] = c;
+                results.Add(new FillMaskResult(probs[c], c, Tokenizer.Decode([c], false, cleanUp), Tokenizer.Decode(ids, skipSpecial, cleanUp)));
+            }
+            masks.Add(results);
         }
-        return results;
+        return new FillMaskResults(masks);
     }
 
     /// <summary>The vocabulary ids of the <c>targets</c> parameter; each must be one token of the vocabulary.</summary>

@@ -23,7 +23,10 @@ public sealed class QuestionAnsweringPipeline(PipelineContext context)
         MaxQuestionLen = "max_question_len", HandleImpossibleAnswer = "handle_impossible_answer", AlignToWords = "align_to_words";
 
     /// <summary>One window: question + a part of the context.</summary>
-    public sealed record Span(Encoding Encoding);
+    public sealed record Span(Encoding Encoding) : ITokenSequence
+    {
+        public int TokenCount => Encoding.Length;
+    }
     public sealed record SpanOutput(Encoding Encoding, float[] StartLogits, float[] EndLogits);
 
     /// <summary>Answers to many questions about one context.</summary>
@@ -34,16 +37,18 @@ public sealed class QuestionAnsweringPipeline(PipelineContext context)
     {
         var (maxSeq, stride) = Lengths(p);
         if (stride > maxSeq) throw new ArgumentException($"doc_stride ({stride}) is larger than max_seq_len ({maxSeq}).", DocStride);
-        if (p.GetInt(MaxAnswerLen, 15) < 1) throw new ArgumentException($"max_answer_len must be at least 1; found {p.GetInt(MaxAnswerLen, 15)}.", MaxAnswerLen);
-        if (p.GetInt(TopK, 1) < 1) throw new ArgumentException($"top_k must be at least 1; found {p.GetInt(TopK, 1)}.", TopK);
+        p.GetInt(MaxAnswerLen, 15, min: 1);
+        p.GetInt(TopK, 1, min: 1);
+        p.GetInt(MaxQuestionLen, 64, min: 1);
         return new(p.Pick(DocStride, MaxSeqLen, MaxQuestionLen), PipelineParameters.Empty,
             p.Pick(TopK, MaxAnswerLen, HandleImpossibleAnswer, AlignToWords));
     }
 
     private (int MaxSeqLen, int DocStride) Lengths(PipelineParameters p)
     {
-        int maxSeq = p.GetNullableInt(MaxSeqLen, null) ?? Math.Min(MaxLength ?? 384, 384);
-        int stride = p.GetNullableInt(DocStride, null) ?? Math.Min(maxSeq / 2, 128);
+        // longer windows than the model takes would fail in the model: refused here, naming the parameter
+        int maxSeq = p.GetNullableInt(MaxSeqLen, null, min: 1, max: MaxLength ?? int.MaxValue) ?? Math.Min(MaxLength ?? 384, 384);
+        int stride = p.GetNullableInt(DocStride, null, min: 0) ?? Math.Min(maxSeq / 2, 128);
         return (maxSeq, stride);
     }
 

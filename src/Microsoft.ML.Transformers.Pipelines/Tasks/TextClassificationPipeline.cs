@@ -18,8 +18,12 @@ public sealed class TextClassificationPipeline(PipelineContext context)
 {
     public const string TopK = "top_k", FunctionToApply = "function_to_apply", Truncation = "truncation";
 
-    protected override SanitizedParameters SanitizeParameters(PipelineParameters p) =>
-        new(p.Pick(Truncation), PipelineParameters.Empty, p.Pick(TopK, FunctionToApply));
+    protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
+    {
+        p.GetNullableInt(TopK, 1, min: 1);   // null: every label
+        p.GetEnum<ClassificationFunction>(FunctionToApply);
+        return new(p.Pick(Truncation), PipelineParameters.Empty, p.Pick(TopK, FunctionToApply));
+    }
 
     protected override TextFeatures Preprocess(TextInput input, PipelineParameters p)
     {
@@ -41,8 +45,7 @@ public sealed class TextClassificationPipeline(PipelineContext context)
             ClassificationFunction.Softmax => Maths.Softmax(logits),
             _ => logits.Select(x => (double)x).ToArray(),
         };
-        int k = p.GetNullableInt(TopK, 1) ?? scores.Length;
-        if (k < 1) throw new ArgumentException($"top_k must be at least 1 (or null for all labels); found {k}.", TopK);
+        int k = p.GetNullableInt(TopK, 1, min: 1) ?? scores.Length;
         return Maths.TopK(scores, k).Select(i => new TextClassificationResult(Label(i), scores[i])).ToList();
     }
 

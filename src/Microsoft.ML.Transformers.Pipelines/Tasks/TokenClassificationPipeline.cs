@@ -16,8 +16,9 @@ public enum AggregationStrategy { None, Simple, First, Average, Max }
 
 /// <summary>
 /// token-classification (alias ner), as Hugging Face's <c>TokenClassificationPipeline</c>.
-/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max), <c>truncation</c>,
-/// <c>stride</c>: a text longer than the model is cut into windows overlapping by this many tokens, each one model pass
+/// Parameters: <c>ignore_labels</c> (default ["O"]), <c>aggregation_strategy</c> (none/simple/first/average/max),
+/// <c>truncation</c> (default true when the model has a maximum length, as Hugging Face: a longer text is cut; false makes
+/// it an error), <c>stride</c>: a text longer than the model is cut into windows overlapping by this many tokens, each one model pass
 /// (chunk); entities found twice in the overlap are merged as Hugging Face does (the longer span, then the higher score wins).
 /// </summary>
 public sealed class TokenClassificationPipeline(PipelineContext context)
@@ -25,20 +26,19 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
 {
     public const string IgnoreLabels = "ignore_labels", Aggregation = "aggregation_strategy", Truncation = "truncation", Stride = "stride";
 
-    public sealed record Features(string Text, Encoding Encoding);
+    public sealed record Features(string Text, Encoding Encoding) : ITokenSequence
+    {
+        public int TokenCount => Encoding.Length;
+    }
     public sealed record Output(string Text, Encoding Encoding, NamedTensors Tensors);
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
         var strategy = p.GetEnum<AggregationStrategy>(Aggregation) ?? AggregationStrategy.None; // fails early on an unknown name
-        if (p.GetNullableInt(Stride, null) is int stride)
-        {
-            if (strategy == AggregationStrategy.None)
-                throw new ArgumentException("stride was given to process the whole text, but aggregation_strategy is none, which cannot merge the " +
-                    "windows' tokens; choose simple, first, average or max.", Stride);
-            if (stride < 0 || MaxLength is int max && stride >= max)
-                throw new ArgumentException($"stride must be between 0 and the model's max length ({MaxLength}) minus its special tokens; found {stride}.", Stride);
-        }
+        // as Hugging Face: stride < model_max_length (TokenWindows also needs room for a token past the special tokens)
+        if (p.GetNullableInt(Stride, null, min: 0, max: (MaxLength ?? int.MaxValue) - 1) is not null && strategy == AggregationStrategy.None)
+            throw new ArgumentException("stride was given to process the whole text, but aggregation_strategy is none, which cannot merge the " +
+                "windows' tokens; choose simple, first, average or max.", Stride);
         return new(p.Pick(Truncation, Stride), PipelineParameters.Empty, p.Pick(IgnoreLabels, Aggregation));
     }
 
@@ -49,7 +49,7 @@ public sealed class TokenClassificationPipeline(PipelineContext context)
             if (string.IsNullOrEmpty(input)) throw new ArgumentException($"The text is empty; {Task} needs a non-empty string.", nameof(input));
             return TokenWindows.Build(Tokenizer, null, input, max, stride).Select(w => new Features(input, w));
         }
-        return [new Features(input, EncodeText(input, null, p.GetBool(Truncation, false)))];
+        return [new Features(input, EncodeText(input, null, p.GetBool(Truncation, true)))];
     }
 
     protected override IReadOnlyList<Output> Forward(IReadOnlyList<Features> batch, PipelineParameters p)

@@ -1,4 +1,5 @@
 using Microsoft.ML.Transformers.OnnxRuntime;
+using Microsoft.ML.Transformers.Tokenizers;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -9,7 +10,8 @@ public sealed record ZeroShotClassificationResult(string Sequence, IReadOnlyList
 /// zero-shot-classification over an NLI sequence-classification model, as Hugging Face's <c>ZeroShotClassificationPipeline</c>:
 /// each candidate label becomes one premise/hypothesis pair (one chunk). The entailment class is the config label starting with
 /// "entail" (case-insensitive; the last class if none does, as Hugging Face); contradiction is class 0 (the last if entailment is 0).
-/// Parameters: <c>candidate_labels</c> (required), <c>hypothesis_template</c> (default "This example is {}."), <c>multi_label</c>, <c>truncation</c>.
+/// Parameters: <c>candidate_labels</c> (required), <c>hypothesis_template</c> (default "This example is {}."), <c>multi_label</c>,
+/// <c>truncation</c> (default true, as Hugging Face's only_first: a sequence too long for the model is cut, the hypothesis kept).
 /// </summary>
 public sealed class ZeroShotClassificationPipeline(PipelineContext context)
     : ChunkPipeline<string, ZeroShotClassificationPipeline.Chunk, NamedTensors, ZeroShotClassificationResult>(context)
@@ -18,7 +20,10 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
         Truncation = "truncation";
     public const string DefaultHypothesisTemplate = "This example is {}.";
 
-    public sealed record Chunk(string Label, TextFeatures Features);
+    public sealed record Chunk(string Label, TextFeatures Features) : ITokenSequence
+    {
+        public int TokenCount => Features.Encoding.Length;
+    }
 
     protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
     {
@@ -34,13 +39,13 @@ public sealed class ZeroShotClassificationPipeline(PipelineContext context)
     protected override IEnumerable<Chunk> Preprocess(string input, PipelineParameters p)
     {
         var template = p.GetString(HypothesisTemplate, DefaultHypothesisTemplate)!;
-        bool truncation = p.GetBool(Truncation, false);
+        bool truncation = p.GetBool(Truncation, true);
         foreach (var label in Labels(p)!)
         {
             // Hugging Face formats with str.format: the first {} takes the label
             int at = template.IndexOf("{}", StringComparison.Ordinal);
             var hypothesis = string.Concat(template.AsSpan(0, at), label, template.AsSpan(at + 2));
-            yield return new Chunk(label, new TextFeatures(EncodeText(input, hypothesis, truncation, "sequence")));
+            yield return new Chunk(label, new TextFeatures(EncodeText(input, hypothesis, truncation, "sequence", TruncationStrategy.OnlyFirst)));
         }
     }
 

@@ -103,8 +103,8 @@ public sealed class SentenceTransformer : IDisposable
         // upstream: the prompt's token count less the final special token, so [CLS] + prompt tokens leave the pooling
         int promptLength = prompt is null || Config.Pooling.IncludePrompt ? 0 : Math.Max(Tokenizer.Encode(prompt, addSpecialTokens: true).Length - 1, 0);
         var truncation = new TruncationOptions(MaxSeqLength);
-        var batch = new List<Encoding>(batchSize);
-        var rows = new List<int>(batchSize);
+        var batch = new List<Encoding>();   // no capacity: batchSize may be huge (everything in one batch)
+        var rows = new List<int>();
         int index = 0;
         foreach (var text in texts)
         {
@@ -115,8 +115,8 @@ public sealed class SentenceTransformer : IDisposable
             if (batch.Count == batchSize)
             {
                 yield return (rows, Run(batch, normalize, promptLength));
-                batch = new List<Encoding>(batchSize);
-                rows = new List<int>(batchSize);
+                batch = new List<Encoding>();
+                rows = new List<int>();
             }
         }
         if (batch.Count > 0) yield return (rows, Run(batch, normalize, promptLength));

@@ -4,7 +4,8 @@ using static Microsoft.ML.Transformers.Tests.Pipelines.PipelineFixtures;
 
 namespace Microsoft.ML.Transformers.Tests.Pipelines;
 
-/// <summary>One input, lists in padded batches, lazy streams and async streams give the same results; streams are read lazily.</summary>
+/// <summary>One input, lists in padded batches, lazy streams and async streams give the same results; streams are read lazily;
+/// batches group inputs of similar length.</summary>
 [TestClass]
 public class BatchingTests
 {
@@ -35,23 +36,74 @@ public class BatchingTests
     }
 
     [TestMethod]
-    public void StreamReadsInputsOnlyAsBatchesFill()
+    public void StreamReadsInputsOnlyAsItsSortingWindowFills()
     {
         using var pipe = (TextClassificationPipeline)Create("text-classification", "bert-seqcls", Engine.OnnxRuntime);
+        var texts = Enumerable.Range(0, 40).Select(i => Texts[i % Texts.Length]).ToArray();
         int pulled = 0;
         IEnumerable<TextInput> Source()
         {
-            foreach (var t in Texts) { pulled++; yield return t; }
+            foreach (var t in texts) { pulled++; yield return t; }
         }
         using var e = pipe.Stream(Source(), new PipelineParameters { ["batch_size"] = 2 }).GetEnumerator();
         Assert.AreEqual(0, pulled);
         Assert.IsTrue(e.MoveNext());
-        Assert.AreEqual(2, pulled);      // the first result needed one full batch, no more
+        Assert.AreEqual(2 * TextClassificationPipeline.StreamWindowBatches, pulled, "the first result needed one window of batches, no more");
         var rest = new List<IReadOnlyList<TextClassificationResult>> { e.Current };
         while (e.MoveNext()) rest.Add(e.Current);
-        Assert.AreEqual(Texts.Length, rest.Count);
-        var expected = pipe.RunBatch(Texts.Select(t => (TextInput)t).ToList());
-        for (int i = 0; i < Texts.Length; i++) Close(expected[i][0].Score, rest[i][0].Score, $"stream [{i}]", 1e-5);
+        Assert.AreEqual(texts.Length, rest.Count);
+        for (int i = 0; i < texts.Length; i++) Close(pipe.Run(texts[i])[0].Score, rest[i][0].Score, $"stream [{i}]", 1e-5);
+
+        pulled = 0;
+        using var one = pipe.Stream(Source()).GetEnumerator();   // batch_size 1: nothing to sort, one input at a time
+        Assert.IsTrue(one.MoveNext());
+        Assert.AreEqual(1, pulled);
+    }
+
+    /// <summary>Records the padded shape of every batch the pipeline runs.</summary>
+    private sealed class RecordingModel(IInferenceModel inner) : IInferenceModel
+    {
+        public List<(int Batch, int Length)> Batches { get; } = [];
+        public global::Microsoft.ML.Transformers.Configuration.PretrainedConfig Config => inner.Config;
+        public Engine Engine => inner.Engine;
+        public ModelHead Head => inner.Head;
+        public global::Microsoft.ML.Transformers.OnnxRuntime.NamedTensors Run(InferenceBatch batch)
+        {
+            Batches.Add((batch.BatchSize, batch.SequenceLength));
+            return inner.Run(batch);
+        }
+        public void Dispose() => inner.Dispose();
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void InputsOfSimilarLengthShareABatchAndResultsKeepInputOrder(bool stream)
+    {
+        var plain = (TextClassificationPipeline)Create("text-classification", "bert-seqcls", Engine.OnnxRuntime);
+        var model = new RecordingModel(plain.Model);
+        using var pipe = new TextClassificationPipeline(new PipelineContext(plain.Task, plain.ModelFolder, model, plain.Tokenizer, plain.Parameters));
+        // short and long texts alternate: batches in input order would each be padded to a long text
+        var texts = Enumerable.Range(0, 12).Select(i => (TextInput)(i % 2 == 0
+            ? string.Join(" ", Enumerable.Repeat("the capital of france is paris", 1 + i % 3))
+            : new[] { "good", "bad", "hello" }[i % 3])).ToList();
+        var lengths = texts.Select(t => pipe.Tokenizer.Encode(t.Text).Length).ToList();
+        var expected = texts.Select(t => pipe.Run(t)).ToList();
+        model.Batches.Clear();
+
+        var p = new PipelineParameters { ["batch_size"] = 3 };
+        var got = stream ? pipe.Stream(texts, p).ToList() : pipe.RunBatch(texts, p);
+
+        var sorted = lengths.Order().ToList();
+        int fewest = Enumerable.Range(0, 4).Sum(b => 3 * sorted[b * 3 + 2]);
+        Assert.AreEqual(4, model.Batches.Count);
+        Assert.AreEqual(fewest, model.Batches.Sum(b => b.Batch * b.Length), "padded tokens: " + string.Join(", ", model.Batches));
+        Assert.AreEqual(texts.Count, got.Count);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            Assert.AreEqual(expected[i][0].Label, got[i][0].Label, $"[{i}] in input order");
+            Close(expected[i][0].Score, got[i][0].Score, $"[{i}]", 1e-5);
+        }
     }
 
     [TestMethod]

@@ -98,15 +98,17 @@ internal static class PipelineFixtures
 
     /// <summary>
     /// Runs <paramref name="check"/> on every golden case of <paramref name="task"/> with one pipeline per model folder
-    /// (created on first use, disposed at the end); returns how many cases ran.
+    /// (created on first use, disposed at the end); returns how many cases ran. <paramref name="goldens"/> names the golden
+    /// file when it is not the task's.
     /// </summary>
-    public static int ForEachCase<TPipeline>(string task, Engine engine, Action<TPipeline, JsonNode, string> check) where TPipeline : Pipeline
+    public static int ForEachCase<TPipeline>(string task, Engine engine, Action<TPipeline, JsonNode, string> check, string? goldens = null)
+        where TPipeline : Pipeline
     {
         var pipes = new Dictionary<string, TPipeline>();
         int count = 0;
         try
         {
-            foreach (var c in Cases(task))
+            foreach (var c in Cases(goldens ?? task))
             {
                 string model = (string)c!["model"]!;
                 if (!pipes.TryGetValue(model, out var pipe))

@@ -114,7 +114,10 @@ public class TokenClassificationStrideTests
     public void LongTextIsCoveredToTheEnd(Engine engine)
     {
         using var pipe = (TokenClassificationPipeline)Create("token-classification", "bert-tokcls-bio", engine);
-        Assert.ThrowsExactly<ArgumentException>(() => pipe.Run(LongText));   // too long without stride
+        var e = Assert.ThrowsExactly<ArgumentException>(() => pipe.Run(LongText, new PipelineParameters { ["truncation"] = false }));
+        StringAssert.Contains(e.Message, "but the model takes at most 64");
+        var truncated = pipe.Run(LongText, new PipelineParameters { ["ignore_labels"] = Array.Empty<string>() });   // truncates by default, as HF
+        Assert.AreEqual(62, truncated.Count, "64 tokens less [CLS] and [SEP]");
         var p = new PipelineParameters { ["stride"] = 8, ["aggregation_strategy"] = "first", ["ignore_labels"] = Array.Empty<string>(), ["batch_size"] = 4 };
         var entities = pipe.Run(LongText, p);
         for (int i = 0; i < entities.Count; i++)

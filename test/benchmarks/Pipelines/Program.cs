@@ -1,7 +1,9 @@
-// text-classification end to end (tokenize, model, postprocess) over a file of sentences, through our ONNX Runtime path;
-// prints one JSON object {"1": {...}, "32": {...}} of median wall times over the rounds. run.sh times the
-// Transformers.js pipeline on the same folder and sentences in the same run and prints both side by side.
-//   PipelineBench --model DIR --sentences FILE [--batches 1,32] [--threads 2] [--rounds 5] [--warmup 1]
+// A pipeline end to end (tokenize, model, postprocess) over a file of texts (one per line): text-classification (top-1
+// label) or feature-extraction (mean pooling), on ONNX Runtime or libtorch; prints one JSON object {"1": {...}, "32": {...}}
+// of median wall times over the rounds. run.sh times the Transformers.js pipeline on the same folder and texts in the same
+// run and prints both side by side.
+//   PipelineBench --model DIR --sentences FILE [--task text-classification|feature-extraction] [--engine onnx|libtorch]
+//                 [--batches 1,32] [--threads 2] [--rounds 5] [--warmup 1]
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Transformers.Modeling;
@@ -17,14 +19,26 @@ int threads = int.Parse(opts.GetValueOrDefault("threads", "2"), CultureInfo.Inva
 int rounds = int.Parse(opts.GetValueOrDefault("rounds", "5"), CultureInfo.InvariantCulture);
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "1"), CultureInfo.InvariantCulture);
 var batches = opts.GetValueOrDefault("batches", "1,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture));
+string task = opts.GetValueOrDefault("task", "text-classification");
+var engine = opts.GetValueOrDefault("engine", "onnx") == "libtorch" ? Engine.LibTorch : Engine.OnnxRuntime;
+if (engine == Engine.LibTorch) TorchSharp.torch.set_num_threads(threads);
 
 // The session settings Transformers.js gets in bench_tjs.mjs: 2 intra-op threads, sequential, all graph optimizations.
-using var pipe = Pipelines.Create<TextClassificationPipeline>("text-classification", model, new PipelineOptions
+var parameters = new PipelineParameters { ["truncation"] = true };
+if (task == "feature-extraction") parameters["pooling"] = "mean";
+using var pipe = Pipelines.Create(task, model, new PipelineOptions
 {
-    Engine = Engine.OnnxRuntime,
+    Engine = engine,
     Onnx = new OnnxModelOptions { Session = new OnnxSessionOptions { IntraOpThreads = threads, InterOpThreads = 1 } },
-    Parameters = new PipelineParameters { ["truncation"] = true },
+    Parameters = parameters,
 });
+// the first result, to check both sides computed the same thing: the top label, or the first pooled value
+Func<IReadOnlyList<TextInput>, PipelineParameters, string> run = pipe switch
+{
+    TextClassificationPipeline tc => (texts, p) => tc.RunBatch(texts, p)[0][0].Label,
+    FeatureExtractionPipeline fe => (texts, p) => fe.RunBatch(texts, p)[0].Data[0].ToString("F4", CultureInfo.InvariantCulture),
+    _ => throw new ArgumentException($"--task {task}: text-classification or feature-extraction"),
+};
 var results = new List<string>();
 foreach (int batch in batches)
 {
@@ -34,9 +48,8 @@ foreach (int batch in batches)
     for (int r = 0; r < warmup + rounds; r++)
     {
         var sw = Stopwatch.StartNew();
-        var outputs = pipe.RunBatch(sentences, p);
+        first = run(sentences, p);
         sw.Stop();
-        first = outputs[0][0].Label;
         if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
     }
     times.Sort();
