@@ -9,6 +9,8 @@
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
 # vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
+# onnx-export:    our ONNX export of the BERT-base checkpoint (model.ExportOnnx, fused, and its dynamic int8 copy) on ONNX
+#                 Runtime beside the torch.onnx export of the same weights run by Transformers.js and by us; batch 1 and 8, seq 128.
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # robustness:     not a speed comparison: the long runs of the parser fuzz suite (MLT_FUZZ_SCALE, default 10 x CI's cases)
 #                 and of the killed-save test (MLT_KILL_TRIALS, default 50 SIGKILLs); not part of "all".
@@ -79,6 +81,41 @@ for b in (1, 8):
 PY
 }
 
+# onnx-export: issue 15's figures, all timed in this one run.
+onnx_export_bench() {
+  local dir="$ROOT/artifacts/bench/bert-base" exp="$ROOT/artifacts/bench/bert-base-export"
+  if [ ! -f "$dir/model.safetensors" ] || [ ! -f "$dir/onnx/model.onnx" ]; then
+    echo "[bench] writing the BERT-base-shaped checkpoint and its torch.onnx export to $dir"
+    /usr/bin/python3 test/fixtures/scripts/bench_torch_bert.py --threads "$THREADS" --save "$dir" --onnx "$dir" --no-bench
+  fi
+  dotnet build test/benchmarks/ModelBench -c Release -nologo -v:q >/dev/null
+  local mb="dotnet test/benchmarks/ModelBench/bin/Release/net10.0/ModelBench.dll --threads $THREADS --runs $RUNS --warmup 3"
+  echo "[bench] onnx-export: exporting $dir with our exporter (Fuse, Quantize) to $exp"
+  $mb --model "$dir" --export "$exp" --fuse --quantize > "$OUT/export-info.json"
+  echo "[bench] onnx-export: ours, our fused export on ONNX Runtime";   $mb --engine onnx --model "$exp" > "$OUT/export-ours-fused.json"
+  echo "[bench] onnx-export: ours, its int8 copy on ONNX Runtime";      $mb --engine onnx --model "$exp" --quantized > "$OUT/export-ours-q8.json"
+  echo "[bench] onnx-export: ours, the torch.onnx export on ONNX Runtime"; $mb --engine onnx --model "$dir" > "$OUT/export-ours-torch-onnx.json"
+  echo "[bench] onnx-export: Transformers.js (onnxruntime-node) on the torch.onnx export"
+  node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/export-node.json"
+  python3 - "$OUT" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+load = lambda n: json.load(open(os.path.join(out, n)))
+info, fused, q8, torch_onnx, node = load("export-info.json"), load("export-ours-fused.json"), load("export-ours-q8.json"), load("export-ours-torch-onnx.json"), load("export-node.json")
+def tjs(b):
+    for r in (node.get("transformers_js") or {}).get("results", []):
+        if r["batch"] == b: return r["model_call"]["median_ms"]
+f = lambda x: f"{x:.1f}" if x is not None else "n/a"
+r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
+print(f"\nBERT-base forward, seq 128, 2 threads, median ms (lower is better), all in this run; export took {info['export_s']} s,")
+print(f"fp32 {info['model_bytes'] / 1e6:.0f} MB, int8 {info['quantized_bytes'] / 1e6:.0f} MB (ratio {info['quantized_bytes'] / info['model_bytes']:.2f})")
+print(f"{'batch':>5} {'ours fused export':>18} {'ours int8 export':>17} {'ours torch.onnx':>16} {'tjs torch.onnx':>15} {'tjs/ours fused':>15} {'tjs/ours int8':>14}")
+for b in (1, 8):
+    a, q, t, j = fused.get(str(b)), q8.get(str(b)), torch_onnx.get(str(b)), tjs(b)
+    print(f"{b:>5} {f(a):>18} {f(q):>17} {f(t):>16} {f(j):>15} {r(j, a):>15} {r(j, q):>14}")
+PY
+}
+
 # trainer: steps/s and peak RSS fine-tuning BERT 4 x 256 (batch 16 x 128) with our Trainer vs the same loop in PyTorch.
 trainer_bench() {
   local dir="$ROOT/artifacts/bench/bert-train"
@@ -91,6 +128,7 @@ trainer_bench() {
 
 case "$WHAT" in
   model) model_bench ;;
+  onnx-export) onnx_export_bench ;;
   trainer) trainer_bench ;;
   onnx-overhead) bash test/benchmarks/OnnxRuntime/run.sh ;;
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
@@ -103,6 +141,7 @@ case "$WHAT" in
       --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
   all)
     model_bench
+    onnx_export_bench
     bash test/benchmarks/OnnxRuntime/run.sh
     bash test/benchmarks/Tokenizers/bench.sh
     bash test/benchmarks/Pipelines/run.sh
@@ -110,5 +149,5 @@ case "$WHAT" in
     bash test/benchmarks/VisionBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness|onnx-export)" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.Onnx;
 using Microsoft.ML.Transformers.Pipelines;
 
 namespace Microsoft.ML.Transformers.MLNet;
@@ -98,6 +99,22 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
     internal TaskMapper Mapper { get; }
 
     public bool IsRowToRowMapper => true;
+
+    /// <summary>
+    /// Writes the fitted model as an ONNX export (<see cref="OnnxExport.ExportOnnx"/>: onnx/model.onnx, config.json and the
+    /// tokenizer files of <see cref="PipelineTransformerOptions.ModelFolder"/>) to <paramref name="folder"/>, which the same
+    /// estimator then opens on ONNX Runtime (<c>Engine = Engine.OnnxRuntime</c>). Needs the transformer to run on libtorch
+    /// (a model.safetensors checkpoint, or the output of FineTuneTextClassification).
+    /// </summary>
+    public OnnxExportResult ExportOnnx(string folder, OnnxExportOptions? options = null)
+    {
+        if (Pipeline.Model is not TorchInferenceModel torch)
+            throw new NotSupportedException(
+                $"This {Task} transformer runs '{ModelFolder}' on {Pipeline.Model.Engine}; ONNX export writes a graph from libtorch weights. " +
+                $"Fit the estimator with Engine = {nameof(Engine.LibTorch)} on a folder with model.safetensors to export it.");
+        options ??= new OnnxExportOptions();
+        return torch.Model.ExportOnnx(folder, options with { TokenizerFolder = options.TokenizerFolder ?? ModelFolder });
+    }
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {

@@ -14,10 +14,26 @@ internal static class PipelineFixtures
     private static readonly Lazy<string> s_derivedRoot = new(Materialize);
     private static readonly Dictionary<string, JsonArray> s_goldens = new();
 
+    private static readonly AsyncLocal<Func<string, string, string>?> s_redirect = new();
+
     public static string Model(string name)
     {
         var committed = TestPaths.Fixture("models", name);
-        return Directory.Exists(committed) ? committed : Path.Combine(s_derivedRoot.Value, name);
+        var folder = Directory.Exists(committed) ? committed : Path.Combine(s_derivedRoot.Value, name);
+        return s_redirect.Value is { } redirect ? redirect(name, folder) : folder;
+    }
+
+    /// <summary>Until disposed, <see cref="Model"/> (in this async flow) returns <paramref name="redirect"/>(name, folder)
+    /// instead of the folder: the golden tests then run on other folders of the same models (e.g. our ONNX exports).</summary>
+    public static IDisposable RedirectModels(Func<string, string, string> redirect)
+    {
+        s_redirect.Value = redirect;
+        return new Restore();
+    }
+
+    private sealed class Restore : IDisposable
+    {
+        public void Dispose() => s_redirect.Value = null;
     }
 
     public static Pipeline Create(string task, string model, Engine engine, PipelineParameters? parameters = null) =>

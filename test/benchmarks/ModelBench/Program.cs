@@ -6,6 +6,8 @@
 // all graph optimizations: the settings Transformers.js uses on onnxruntime-node).
 // --engine torchsharp-direct is the anchor for our libtorch path: the same weights run by a plain BERT written
 // directly on TorchSharp (DirectBert.cs: separate q/k/v linears, matmul-softmax attention), no library in between.
+// --export OUT [--fuse] [--quantize] writes DIR's model with our ONNX exporter (model.ExportOnnx) to OUT and exits;
+// --engine onnx --quantized then times OUT/onnx/model_quantized.onnx.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Transformers.Modeling;
@@ -24,12 +26,25 @@ int runs = int.Parse(opts.GetValueOrDefault("runs", "10"), CultureInfo.Invariant
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture);
 var batches = opts.GetValueOrDefault("batches", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
 string engine = opts.GetValueOrDefault("engine", "libtorch");
+if (opts.TryGetValue("export", out var exportDir))
+{
+    using var source = AutoModel.FromPretrained(model);
+    var sw = Stopwatch.StartNew();
+    var written = Microsoft.ML.Transformers.Onnx.OnnxExport.ExportOnnx(source, exportDir, new Microsoft.ML.Transformers.Onnx.OnnxExportOptions
+    {
+        Fuse = opts.ContainsKey("fuse"),
+        Quantize = opts.ContainsKey("quantize"),
+    });
+    long Size(string? f) => f is null ? 0 : new FileInfo(f).Length + (File.Exists(f + "_data") ? new FileInfo(f + "_data").Length : 0);
+    Console.WriteLine($"{{\"export_s\": {sw.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)}, \"model_bytes\": {Size(written.ModelPath)}, \"quantized_bytes\": {Size(written.QuantizedModelPath)}}}");
+    return;
+}
 bool onnx = engine == "onnx";
 if (!onnx) Microsoft.ML.Transformers.Engines.TorchThreads.SetIntraOpThreads(threads); // the ONNX path never loads libtorch
 using IInferenceModel m = engine == "torchsharp-direct" ? new DirectBert(model) : InferenceModel.Load(model, ModelHead.Base, new InferenceModelOptions
 {
     Engine = onnx ? Engine.OnnxRuntime : Engine.LibTorch,
-    Onnx = new OnnxModelOptions { Session = new OnnxSessionOptions { IntraOpThreads = threads } },
+    Onnx = new OnnxModelOptions { Quantized = opts.ContainsKey("quantized"), Session = new OnnxSessionOptions { IntraOpThreads = threads } },
 });
 var vocab = m.Config.GetOrDefault("vocab_size", 30522);
 var results = new List<string>();

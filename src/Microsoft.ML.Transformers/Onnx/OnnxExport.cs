@@ -1,0 +1,128 @@
+using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.Models.Bert;
+using Microsoft.ML.Transformers.Models.DistilBert;
+using Microsoft.ML.Transformers.SafeTensors;
+
+namespace Microsoft.ML.Transformers.Onnx;
+
+/// <summary>Options for <see cref="OnnxExport.ExportOnnx"/>.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Write ONNX Runtime's fused com.microsoft operators (Attention, SkipLayerNormalization, BiasGelu / FastGelu,
+    /// EmbedLayerNormalization where exact). Such a graph runs only on ONNX Runtime; the default graph uses standard
+    /// ONNX operators only.</summary>
+    public bool Fuse { get; init; }
+
+    /// <summary>Also write <c>onnx/model_quantized.onnx</c> (Transformers.js' "q8"): every linear layer as dynamic int8
+    /// (com.microsoft DynamicQuantizeMatMul, int8 weights with one scale per output column).</summary>
+    public bool Quantize { get; init; }
+
+    /// <summary>Initializer bytes above which the weights go to an external data file (<c>model.onnx_data</c>) beside the
+    /// graph; protobuf cannot hold more than 2 GiB. Lower it to force external data.</summary>
+    public long ExternalDataThreshold { get; init; } = 2_000_000_000;
+
+    /// <summary>Folder to copy the tokenizer files from; null: the folder the model was loaded from, if any.</summary>
+    public string? TokenizerFolder { get; init; }
+}
+
+/// <summary>What <see cref="OnnxExport.ExportOnnx"/> wrote.</summary>
+public sealed record OnnxExportResult(string Folder, string ModelPath, string? QuantizedModelPath, IReadOnlyList<string> InputNames,
+    IReadOnlyList<string> OutputNames, IReadOnlyList<string> CopiedFiles);
+
+/// <summary>
+/// Writes a model as an ONNX graph of our own (opset 17), from its config and weights, in the Transformers.js /
+/// Optimum layout: <c>{folder}/onnx/model.onnx</c> (and <c>model_quantized.onnx</c>), config.json and the tokenizer
+/// files beside it. Inputs input_ids, attention_mask and, for BERT, token_type_ids (int64, dynamic batch_size and
+/// sequence_length); outputs last_hidden_state, logits, or start_logits and end_logits, as Optimum names them.
+/// </summary>
+public static class OnnxExport
+{
+    public const int Opset = 17;
+
+    private static readonly Dictionary<Type, Action<PreTrainedModel, EncoderOnnx>> s_writers = new();
+
+    /// <summary>Tokenizer files Transformers.js and our pipelines read, copied when present.</summary>
+    private static readonly string[] s_tokenizerFiles =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json"];
+
+    static OnnxExport()
+    {
+        BertOnnx.Register();
+        DistilBertOnnx.Register();
+    }
+
+    internal static void Register<TModel>(Action<TModel, EncoderOnnx> write) where TModel : PreTrainedModel
+    {
+        lock (s_writers) s_writers[typeof(TModel)] = (m, e) => write((TModel)m, e);
+    }
+
+    /// <summary>Whether <paramref name="model"/>'s class has an ONNX graph writer.</summary>
+    public static bool Supports(PreTrainedModel model)
+    {
+        lock (s_writers) return s_writers.ContainsKey(model.GetType());
+    }
+
+    /// <summary>Exports <paramref name="model"/> (its current weights, as in eval mode) to <paramref name="folder"/>.</summary>
+    public static OnnxExportResult ExportOnnx(this PreTrainedModel model, string folder, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= new OnnxExportOptions();
+        Action<PreTrainedModel, EncoderOnnx>? write;
+        lock (s_writers) s_writers.TryGetValue(model.GetType(), out write);
+        if (write is null)
+        {
+            string known;
+            lock (s_writers) known = string.Join(", ", s_writers.Keys.Select(k => k.Name).Order(StringComparer.Ordinal));
+            throw new NotSupportedException($"ONNX export has no graph for {model.GetType().Name} (model_type \"{model.Config.ModelType}\"). Supported: {known}.");
+        }
+        string tokenizerFolder = options.TokenizerFolder ?? model.LoadingInfo?.Source ?? "";
+        if (options.TokenizerFolder is not null && !Directory.Exists(options.TokenizerFolder))
+            throw new DirectoryNotFoundException($"OnnxExportOptions.TokenizerFolder '{options.TokenizerFolder}' was not found.");
+
+        string onnxDir = Path.Combine(folder, "onnx");
+        Directory.CreateDirectory(onnxDir);
+        using var lease = model.Use();
+        var (modelPath, inputs, outputs) = WriteGraph(model, write, Path.Combine(onnxDir, "model.onnx"), options, quantized: false);
+        string? quantizedPath = options.Quantize
+            ? WriteGraph(model, write, Path.Combine(onnxDir, "model_quantized.onnx"), options, quantized: true).path
+            : null;
+
+        model.Config.SavePretrained(folder);
+        var copied = new List<string>();
+        if (tokenizerFolder.Length > 0 && Directory.Exists(tokenizerFolder) && !SamePath(tokenizerFolder, folder))
+        {
+            foreach (var name in s_tokenizerFiles)
+            {
+                string source = Path.Combine(tokenizerFolder, name);
+                if (!File.Exists(source)) continue;
+                AtomicFile.Write(Path.Combine(folder, name), target =>
+                {
+                    using var input = File.OpenRead(source);
+                    input.CopyTo(target);
+                });
+                copied.Add(name);
+            }
+        }
+        return new OnnxExportResult(folder, modelPath, quantizedPath, inputs, outputs, copied);
+    }
+
+    private static (string path, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs) WriteGraph(
+        PreTrainedModel model, Action<PreTrainedModel, EncoderOnnx> write, string path, OnnxExportOptions options, bool quantized)
+    {
+        using var graph = new OnnxGraph();
+        var encoder = new EncoderOnnx(model, graph, options.Fuse, quantized);
+        write(model, encoder);
+        graph.Save(path, options.ExternalDataThreshold, new Dictionary<string, string>
+        {
+            ["model_type"] = model.Config.ModelType ?? "",
+            ["architecture"] = model.GetType().Name,
+            ["fused"] = options.Fuse ? "true" : "false",
+            ["quantized"] = quantized ? "dynamic int8 (DynamicQuantizeMatMul, per-column symmetric weights)" : "false",
+        });
+        return (path, graph.InputNames, graph.OutputNames);
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal);
+}
