@@ -18,6 +18,7 @@ public static class AutoConfig
             [ResNetConfig.Type] = raw => new ResNetConfig(raw),
             [ConvNextConfig.Type] = raw => new ConvNextConfig(raw),
             [SwinConfig.Type] = raw => new SwinConfig(raw),
+            [DetrConfig.Type] = raw => new DetrConfig(raw),
         },
         StringComparer.Ordinal);
 

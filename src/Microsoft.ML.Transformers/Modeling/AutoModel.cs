@@ -9,6 +9,7 @@ using Microsoft.ML.Transformers.Models.Roberta;
 using Microsoft.ML.Transformers.Models.ResNet;
 using Microsoft.ML.Transformers.Models.ConvNext;
 using Microsoft.ML.Transformers.Models.Swin;
+using Microsoft.ML.Transformers.Models.Detr;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -117,6 +118,7 @@ public static class ModelRegistries
     public static ModelRegistry MaskedLM { get; } = new("AutoModelForMaskedLM");
     public static ModelRegistry ImageClassification { get; } = new("AutoModelForImageClassification");
     public static ModelRegistry Backbone { get; } = new("AutoBackbone");
+    public static ModelRegistry ObjectDetection { get; } = new("AutoModelForObjectDetection");
 
     static ModelRegistries()
     {
@@ -149,6 +151,9 @@ public static class ModelRegistries
         Base.Register("swin", c => new SwinModel(As<SwinConfig>(c)));
         ImageClassification.Register("swin", c => new SwinForImageClassification(As<SwinConfig>(c)));
         Backbone.Register("swin", c => new SwinBackbone(As<SwinConfig>(c)));
+
+        Base.Register("detr", c => new DetrModel(As<DetrConfig>(c)));
+        ObjectDetection.Register("detr", c => new DetrForObjectDetection(As<DetrConfig>(c)));
     }
 
     private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
@@ -195,6 +200,13 @@ public static class AutoModelForImageClassification
     public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ImageClassification.FromPretrained(folder, options);
     public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.ImageClassification.FromConfig(config);
     public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.ImageClassification.Register(modelType, factory);
+}
+
+public static class AutoModelForObjectDetection
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ObjectDetection.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.ObjectDetection.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.ObjectDetection.Register(modelType, factory);
 }
 
 /// <summary>
