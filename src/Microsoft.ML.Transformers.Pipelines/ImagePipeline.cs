@@ -75,12 +75,22 @@ public abstract class ImagePipeline<TResult> : IDisposable
     /// pooler_output; host copies) into one result per image.</summary>
     protected abstract IReadOnlyList<TResult> Postprocess(NamedTensors output, int batch, PipelineParameters parameters);
 
-    private NamedTensors Forward(PixelValues pixels)
+    /// <summary>One batch of decoded images: preprocess, forward, postprocess. Tasks whose processor pads a batch
+    /// (object detection) override it.</summary>
+    protected virtual IReadOnlyList<TResult> RunImages(IReadOnlyList<RgbImage> images, PipelineParameters parameters) =>
+        Postprocess(Forward(Processor.Preprocess(images)), images.Count, parameters);
+
+    /// <summary>pixel_values (and the pixel_mask of a padded batch, libtorch only) through the model, outputs on the host.</summary>
+    protected NamedTensors Forward(PixelValues pixels, long[]? pixelMask = null)
     {
         if (Onnx is not null) return Onnx.RunPixels(pixels.Data, pixels.Shape);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var o = Model!.forward(new ModelInputs { PixelValues = pixels.ToTensor(Model.Device) });
+        var o = Model!.forward(new ModelInputs
+        {
+            PixelValues = pixels.ToTensor(Model.Device),
+            PixelMask = pixelMask is null ? null : tensor(pixelMask, [pixels.Batch, pixels.Height, pixels.Width], device: Model.Device),
+        });
         var list = new List<NamedTensor>();
         void Add(string name, Tensor? t)
         {
@@ -91,6 +101,7 @@ public abstract class ImagePipeline<TResult> : IDisposable
         Add("logits", o.Logits);
         Add("last_hidden_state", o.LastHiddenState);
         Add("pooler_output", o.PoolerOutput);
+        Add("pred_boxes", o.PredBoxes);
         return new NamedTensors(list);
     }
 
@@ -111,7 +122,7 @@ public abstract class ImagePipeline<TResult> : IDisposable
         for (int start = 0; start < images.Count; start += batchSize)
         {
             var slice = images.Skip(start).Take(batchSize).Select(i => i.Load()).ToList();
-            results.AddRange(Postprocess(Forward(Processor.Preprocess(slice)), slice.Count, post));
+            results.AddRange(RunImages(slice, post));
         }
         return results;
     }

@@ -268,6 +268,8 @@ public static class AutoImageProcessor
         ["CLIPImageProcessor"] = (r, s) => new ClipImageProcessor(r, s),
         ["CLIPFeatureExtractor"] = (r, s) => new ClipImageProcessor(r, s),
         ["BitImageProcessor"] = (r, s) => new ClipImageProcessor(r, s),
+        ["DetrImageProcessor"] = (r, s) => new DetrImageProcessor(r, s),
+        ["DetrFeatureExtractor"] = (r, s) => new DetrImageProcessor(r, s),
     };
 
     public static void Register(string imageProcessorType, Func<JsonObject, string?, ImageProcessor> factory) => Factories[imageProcessorType] = factory;
