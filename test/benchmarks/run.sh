@@ -8,6 +8,7 @@
 # onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
+# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference (VisionBench/run_detr.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
@@ -93,6 +94,7 @@ case "$WHAT" in
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   mlnet) bash test/benchmarks/MLNet/run.sh ;;
+  detr) bash test/benchmarks/VisionBench/run_detr.sh ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
@@ -101,5 +103,5 @@ case "$WHAT" in
     bash test/benchmarks/MLNet/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer|detr)" >&2; exit 2 ;;
 esac
