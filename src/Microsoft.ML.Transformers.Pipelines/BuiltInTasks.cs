@@ -19,6 +19,8 @@ internal static class BuiltInTasks
             inputType: PipelineInputType.Image);
         PipelineRegistry.Register("image-segmentation", c => new ImageSegmentationPipeline(c), ModelHead.SemanticSegmentation,
             inputType: PipelineInputType.Image);
+        PipelineRegistry.Register("object-detection", c => new ObjectDetectionPipeline(c), ModelHead.ObjectDetection,
+            inputType: PipelineInputType.Image);
         PipelineRegistry.RegisterAlias("sentiment-analysis", "text-classification");
         PipelineRegistry.RegisterAlias("ner", "token-classification");
     }

@@ -63,15 +63,18 @@ public abstract class ImagePipeline<TResult> : Pipeline<ImageInput, PixelValues,
     }
 
     /// <summary>One batch through the model; each image gets its rows of every output (batch dimension removed).</summary>
-    protected override IReadOnlyList<NamedTensors> Forward(IReadOnlyList<PixelValues> batch, PipelineParameters p)
+    protected override IReadOnlyList<NamedTensors> Forward(IReadOnlyList<PixelValues> batch, PipelineParameters p) =>
+        SplitRows(Model.RunPixels(PixelValues.Concat(batch)), batch.Count);
+
+    /// <summary>Each image's rows of every output of a batch of <paramref name="count"/> (batch dimension removed).</summary>
+    protected static IReadOnlyList<NamedTensors> SplitRows(NamedTensors outputs, int count)
     {
-        var outputs = Model.RunPixels(PixelValues.Concat(batch));
-        var rows = new NamedTensors[batch.Count];
-        for (int b = 0; b < batch.Count; b++)
+        var rows = new NamedTensors[count];
+        for (int b = 0; b < count; b++)
             rows[b] = new NamedTensors(outputs.Select(o =>
             {
                 var data = o.GetData<float>();
-                int size = data.Length / batch.Count;
+                int size = data.Length / count;
                 return new NamedTensor(o.Name, TensorElementType.Float, o.Shape[1..], data.AsSpan(b * size, size).ToArray());
             }).ToList());
         return rows;

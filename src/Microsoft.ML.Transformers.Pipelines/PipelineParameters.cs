@@ -83,6 +83,20 @@ public sealed class PipelineParameters : IEnumerable<KeyValuePair<string, object
         return value is int i && (i < min || i > max) ? throw Wrong(name, range, v) : value;
     }
 
+    public double GetDouble(string name, double defaultValue)
+    {
+        if (!_values.TryGetValue(name, out var v)) return defaultValue;
+        return v switch
+        {
+            double d when double.IsFinite(d) => d,
+            float f when float.IsFinite(f) => f,
+            int i => i,
+            long l => l,
+            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && double.IsFinite(p) => p,
+            _ => throw Wrong(name, "a finite number", v),
+        };
+    }
+
     public bool GetBool(string name, bool defaultValue)
     {
         if (!_values.TryGetValue(name, out var v) || v is null) return defaultValue;

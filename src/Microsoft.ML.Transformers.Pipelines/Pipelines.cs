@@ -62,6 +62,7 @@ public static class Pipelines
         ("ForMaskedLM", ModelHead.MaskedLM),
         ("ForImageClassification", ModelHead.ImageClassification),
         ("ForSemanticSegmentation", ModelHead.SemanticSegmentation),
+        ("ForObjectDetection", ModelHead.ObjectDetection),
         ("Backbone", ModelHead.Base),
         ("Model", ModelHead.Base),
     ];

@@ -11,6 +11,7 @@
 # vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
 # onnx-export:    our ONNX export of the BERT-base checkpoint (model.ExportOnnx, fused, and its dynamic int8 copy) on ONNX
 #                 Runtime beside the torch.onnx export of the same weights run by Transformers.js and by us; batch 1 and 8, seq 128.
+# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference (VisionBench/run_detr.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # robustness:     not a speed comparison: the long runs of the parser fuzz suite (MLT_FUZZ_SCALE, default 10 x CI's cases)
 #                 and of the killed-save test (MLT_KILL_TRIALS, default 50 SIGKILLs); not part of "all".
@@ -139,6 +140,7 @@ case "$WHAT" in
     dotnet build test/Microsoft.ML.Transformers.Tests -c Release -nologo -v:q >/dev/null
     MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
       --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
+  detr) bash test/benchmarks/VisionBench/run_detr.sh ;;
   all)
     model_bench
     onnx_export_bench
@@ -149,5 +151,5 @@ case "$WHAT" in
     bash test/benchmarks/VisionBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness|onnx-export)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness|onnx-export|detr)" >&2; exit 2 ;;
 esac

@@ -19,6 +19,7 @@ public static class AutoConfig
             [ConvNextConfig.Type] = raw => new ConvNextConfig(raw),
             [SwinConfig.Type] = raw => new SwinConfig(raw),
             [UperNetConfig.Type] = raw => new UperNetConfig(raw),
+            [DetrConfig.Type] = raw => new DetrConfig(raw),
         },
         StringComparer.Ordinal);
 

@@ -10,6 +10,7 @@ using Microsoft.ML.Transformers.Models.ResNet;
 using Microsoft.ML.Transformers.Models.ConvNext;
 using Microsoft.ML.Transformers.Models.Swin;
 using Microsoft.ML.Transformers.Models.UperNet;
+using Microsoft.ML.Transformers.Models.Detr;
 
 namespace Microsoft.ML.Transformers.Modeling;
 
@@ -138,6 +139,7 @@ public static class ModelRegistries
     public static ModelRegistry ImageClassification { get; } = new("AutoModelForImageClassification");
     public static ModelRegistry Backbone { get; } = new("AutoBackbone");
     public static ModelRegistry SemanticSegmentation { get; } = new("AutoModelForSemanticSegmentation");
+    public static ModelRegistry ObjectDetection { get; } = new("AutoModelForObjectDetection");
 
     static ModelRegistries()
     {
@@ -172,6 +174,8 @@ public static class ModelRegistries
         Backbone.Register("swin", c => new SwinBackbone(As<SwinConfig>(c)));
 
         SemanticSegmentation.Register("upernet", c => new UperNetForSemanticSegmentation(As<UperNetConfig>(c)));
+        Base.Register("detr", c => new DetrModel(As<DetrConfig>(c)));
+        ObjectDetection.Register("detr", c => new DetrForObjectDetection(As<DetrConfig>(c)));
     }
 
     private static T As<T>(PretrainedConfig c) where T : PretrainedConfig =>
@@ -225,6 +229,13 @@ public static class AutoModelForImageClassification
     public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ImageClassification.FromPretrained(folder, options);
     public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.ImageClassification.FromConfig(config);
     public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.ImageClassification.Register(modelType, factory);
+}
+
+public static class AutoModelForObjectDetection
+{
+    public static PreTrainedModel FromPretrained(string folder, ModelLoadOptions? options = null) => ModelRegistries.ObjectDetection.FromPretrained(folder, options);
+    public static PreTrainedModel FromConfig(PretrainedConfig config) => ModelRegistries.ObjectDetection.FromConfig(config);
+    public static void Register(string modelType, Func<PretrainedConfig, PreTrainedModel> factory) => ModelRegistries.ObjectDetection.Register(modelType, factory);
 }
 
 /// <summary>

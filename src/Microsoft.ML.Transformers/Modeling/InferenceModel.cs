@@ -16,7 +16,7 @@ public enum Engine
 }
 
 /// <summary>The head a task needs; each maps to a model registry.</summary>
-public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM, ImageClassification, SemanticSegmentation }
+public enum ModelHead { Base, SequenceClassification, TokenClassification, QuestionAnswering, MaskedLM, ImageClassification, SemanticSegmentation, ObjectDetection }
 
 /// <summary>A padded batch of token ids, row-major [BatchSize, SequenceLength].</summary>
 public sealed record InferenceBatch(long[] InputIds, long[] AttentionMask, long[]? TokenTypeIds, int BatchSize, int SequenceLength)
@@ -86,6 +86,7 @@ public static class InferenceModel
         ModelHead.MaskedLM => ModelRegistries.MaskedLM,
         ModelHead.ImageClassification => ModelRegistries.ImageClassification,
         ModelHead.SemanticSegmentation => ModelRegistries.SemanticSegmentation,
+        ModelHead.ObjectDetection => ModelRegistries.ObjectDetection,
         _ => throw new ArgumentOutOfRangeException(nameof(head), head, null),
     };
 
@@ -149,7 +150,11 @@ public sealed class TorchInferenceModel : IInferenceModel
         using var lease = Model.Use();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return HostOutputs(Model.forward(new ModelInputs { PixelValues = pixels.ToTensor(Model.Device) }));
+        return HostOutputs(Model.forward(new ModelInputs
+        {
+            PixelValues = pixels.ToTensor(Model.Device),
+            PixelMask = pixels.PixelMask is null ? null : tensor(pixels.PixelMask, [pixels.Batch, pixels.Height, pixels.Width], device: Model.Device),
+        }));
     }
 
     /// <summary>The outputs named as the ONNX exports name them, copied to the host as float32.</summary>
@@ -165,6 +170,7 @@ public sealed class TorchInferenceModel : IInferenceModel
         Add("end_logits", o.EndLogits);
         Add("last_hidden_state", o.LastHiddenState);
         Add("pooler_output", o.PoolerOutput);
+        Add("pred_boxes", o.PredBoxes);
         return new NamedTensors(result);
     }
 
@@ -254,6 +260,8 @@ public sealed class OnnxInferenceModel : IInferenceModel
     public NamedTensors RunPixels(PixelValues pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
+        if (pixels.PixelMask is not null)
+            throw new NotSupportedException("A padded batch with a pixel_mask runs on libtorch only (ONNX exports here take pixel_values alone): use batch_size 1 on ONNX Runtime.");
         return Model.RunPixels(pixels.Data, pixels.Shape);
     }
 

@@ -22,6 +22,11 @@ public sealed record ModelInputs
     public Tensor? EndPositions { get; init; }
     public bool OutputHiddenStates { get; init; }
     public bool OutputAttentions { get; init; }
+    /// <summary>pixel_mask [B, H, W]: 1 for real pixels, 0 for padding (what DetrImageProcessor returns for a batch of
+    /// differently sized images); null means every pixel is real.</summary>
+    public Tensor? PixelMask { get; init; }
+    /// <summary>Object-detection targets, one per image (DETR's labels).</summary>
+    public IReadOnlyList<DetectionTarget>? DetectionLabels { get; init; }
 
     internal Tensor RequireInputIds() => InputIds ?? throw new ArgumentException("This model needs input_ids (ModelInputs.InputIds).");
 
@@ -39,6 +44,10 @@ public sealed record ModelInputs
         };
     }
 }
+
+/// <summary>One image's object-detection targets: class_labels [N] (int64) and boxes [N, 4] as normalized
+/// (center x, center y, width, height), as Hugging Face's DETR labels.</summary>
+public sealed record DetectionTarget(Tensor ClassLabels, Tensor Boxes);
 
 /// <summary>
 /// What a model's forward returns (Hugging Face's ModelOutput dataclasses folded into one type): only the members the
@@ -61,4 +70,10 @@ public sealed class ModelOutput
     public IReadOnlyList<Tensor>? ReshapedHiddenStates { get; init; }
     /// <summary>Backbones: the feature map [B, C, H, W] of each stage in out_features, in stage order.</summary>
     public IReadOnlyList<Tensor>? FeatureMaps { get; init; }
+    /// <summary>Object detection: boxes [B, num_queries, 4] as normalized (center x, center y, width, height).</summary>
+    public Tensor? PredBoxes { get; init; }
+    /// <summary>Encoder-decoder models: the encoder's last hidden state.</summary>
+    public Tensor? EncoderLastHiddenState { get; init; }
+    /// <summary>The unweighted parts of <see cref="Loss"/> by name (DETR: loss_ce, loss_bbox, loss_giou, loss_cardinality).</summary>
+    public IReadOnlyDictionary<string, Tensor>? LossDict { get; init; }
 }

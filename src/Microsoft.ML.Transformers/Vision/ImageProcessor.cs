@@ -17,6 +17,10 @@ public sealed record PixelValues(float[] Data, int Batch, int Height, int Width)
     /// (for tasks whose results are at the image's size, as segmentation maps).</summary>
     public (int Height, int Width)? ImageSize { get; init; }
 
+    /// <summary>pixel_mask [batch, height, width] of a padded batch (1: image, 0: padding), for models that take one
+    /// (DETR); null: every pixel is image.</summary>
+    public long[]? PixelMask { get; init; }
+
     /// <summary>As a libtorch tensor (a copy), on <paramref name="device"/>.</summary>
     public Tensor ToTensor(Device? device = null)
     {
@@ -305,6 +309,8 @@ public static class AutoImageProcessor
         ["BitImageProcessor"] = (r, s) => new ClipImageProcessor(r, s),
         ["SegformerImageProcessor"] = (r, s) => new SegformerImageProcessor(r, s),
         ["SegformerFeatureExtractor"] = (r, s) => new SegformerImageProcessor(r, s),
+        ["DetrImageProcessor"] = (r, s) => new DetrImageProcessor(r, s),
+        ["DetrFeatureExtractor"] = (r, s) => new DetrImageProcessor(r, s),
     };
 
     public static void Register(string imageProcessorType, Func<JsonObject, string?, ImageProcessor> factory) => Factories[imageProcessorType] = factory;

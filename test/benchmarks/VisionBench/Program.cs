@@ -47,6 +47,27 @@ if (opts.TryGetValue("pipeline", out var pipeFolder))
     return;
 }
 
+if (opts.TryGetValue("detr", out var detrFolder))
+{
+    // DETR forward at --size (default 800) on a square image, batch 1, no pixel_mask (all real pixels).
+    int side = Int("size", 800);
+    using var detr = AutoModelForObjectDetection.FromPretrained(detrFolder);
+    using var px = randn([1, 3, side, side], generator: new Generator(1));
+    var times = new List<double>();
+    for (int r = 0; r < warmup + runs; r++)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var sw = Stopwatch.StartNew();
+        var o = detr.Forward(new ModelInputs { PixelValues = px });
+        _ = o.PredBoxes!.data<float>()[0];
+        sw.Stop();
+        if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    Console.WriteLine($"{{\"model\": \"detr-resnet-50-sized\", \"engine\": \"ours-libtorch\", \"batch\": 1, \"size\": {side}, \"threads\": {threads}, \"median_ms\": {Median(times).ToString("F1", CultureInfo.InvariantCulture)}}}");
+    return;
+}
+
 string folder = opts["model"];
 int size = Int("size", 224);
 if (onnx)
