@@ -8,6 +8,8 @@
 # onnx-overhead:  a small encoder through our ONNX Runtime binding vs onnxruntime-node / Transformers.js.
 # tokenizers:     encode throughput vs Hugging Face's Rust tokenizers (Tokenizers/bench.sh).
 # pipelines:      text-classification end to end vs the Transformers.js pipeline (Pipelines/run.sh).
+# minilm:         all-MiniLM-L6-v2 sentences/s on 10,000 fortunes, ours on both engines vs Transformers.js, and search
+#                 latency over 100k stored embeddings vs numpy (SentenceBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # Needs the oracles (eng/install-deps.sh --oracles), which `dotnet msbuild Build.proj -t:Bench` installs.
 set -euo pipefail
@@ -93,13 +95,15 @@ case "$WHAT" in
   tokenizers) bash test/benchmarks/Tokenizers/bench.sh ;;
   pipelines) bash test/benchmarks/Pipelines/run.sh ;;
   mlnet) bash test/benchmarks/MLNet/run.sh ;;
+  minilm) bash test/benchmarks/SentenceBench/run.sh ;;
   all)
     model_bench
     bash test/benchmarks/OnnxRuntime/run.sh
     bash test/benchmarks/Tokenizers/bench.sh
     bash test/benchmarks/Pipelines/run.sh
     bash test/benchmarks/MLNet/run.sh
+    bash test/benchmarks/SentenceBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|trainer)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|minilm|trainer)" >&2; exit 2 ;;
 esac
