@@ -20,7 +20,7 @@ public sealed record SentenceTransformerOptions
 /// <summary>
 /// A sentence-transformers model (sentence-transformers' <c>SentenceTransformer</c>): a Transformer module (any base model
 /// this library loads, on either engine), Pooling, and an optional Normalize, as modules.json lists them.
-/// Texts longer than max_seq_length tokens are truncated, as upstream does. Safe to call from several threads.
+/// Texts longer than max_seq_length tokens are truncated, as upstream does, whatever the tokenizer.json's truncation and padding blocks say. Safe to call from several threads.
 /// </summary>
 public sealed class SentenceTransformer : IDisposable
 {
@@ -122,6 +122,11 @@ public sealed class SentenceTransformer : IDisposable
     /// <summary>How many batches of texts <see cref="EncodeStream"/> reads ahead to sort by length.</summary>
     public const int StreamWindowBatches = 16;
 
+    // Like sentence-transformers (whose Hugging Face tokenizer call sets truncation and padding itself), the tokenizer.json's
+    // own blocks are not used: truncation at max_seq_length, and one text padded to its own length (no pad_to_multiple_of:
+    // the batch pads to its longest text only), so no token is computed that the pooling then masks out.
+    private static readonly PaddingOptions s_ownLength = new();
+
     private IEnumerable<(List<int> Rows, float[][] Vectors)> Batches(IEnumerable<string> texts, int batchSize, bool normalize,
         string? prompt, string? promptName, int[]? rowOf)
     {
@@ -136,7 +141,7 @@ public sealed class SentenceTransformer : IDisposable
         foreach (var text in texts)
         {
             if (text is null) throw new ArgumentException($"Text {index} is null.", nameof(texts));
-            batch.Add(Tokenizer.Encode(prompt + text, addSpecialTokens: true, truncation: truncation, padding: null));
+            batch.Add(Tokenizer.Encode(prompt + text, addSpecialTokens: true, truncation: truncation, padding: s_ownLength));
             rows.Add(rowOf?[index] ?? index);
             index++;
             if (batch.Count == batchSize)
