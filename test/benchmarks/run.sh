@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks, each anchor measured in the same run as our figure (never in tests).
-#   bash test/benchmarks/run.sh [all|model|onnx-overhead|tokenizers|pipelines]
+#   bash test/benchmarks/run.sh [all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|onnx-export|detr|minilm|robustness]
 # model:          BERT-base-shaped random model (12 layers, hidden 768), batch 1 and 8, sequence 128, 2 threads:
 #                 ours on libtorch (TorchSharp), a BERT written directly on TorchSharp, ours on ONNX Runtime,
 #                 PyTorch eager from Python (HF-shaped and nn fast path), onnxruntime-node and Transformers.js on the
@@ -12,6 +12,8 @@
 # onnx-export:    our ONNX export of the BERT-base checkpoint (model.ExportOnnx, fused, and its dynamic int8 copy) on ONNX
 #                 Runtime beside the torch.onnx export of the same weights run by Transformers.js and by us; batch 1 and 8, seq 128.
 # detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference (VisionBench/run_detr.sh).
+# minilm:         all-MiniLM-L6-v2 sentences/s on 10,000 fortunes, ours on both engines vs Transformers.js, and search
+#                 latency over 100k stored embeddings vs numpy (SentenceBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
 # robustness:     not a speed comparison: the long runs of the parser fuzz suite (MLT_FUZZ_SCALE, default 10 x CI's cases)
 #                 and of the killed-save test (MLT_KILL_TRIALS, default 50 SIGKILLs); not part of "all".
@@ -141,6 +143,7 @@ case "$WHAT" in
     MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
       --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
   detr) bash test/benchmarks/VisionBench/run_detr.sh ;;
+  minilm) bash test/benchmarks/SentenceBench/run.sh ;;
   all)
     model_bench
     onnx_export_bench
@@ -149,7 +152,8 @@ case "$WHAT" in
     bash test/benchmarks/Pipelines/run.sh
     bash test/benchmarks/MLNet/run.sh
     bash test/benchmarks/VisionBench/run.sh
+    bash test/benchmarks/SentenceBench/run.sh
     trainer_bench
     ;;
-  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness|onnx-export|detr)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$WHAT' (all|model|onnx-overhead|tokenizers|pipelines|mlnet|vision|trainer|robustness|onnx-export|detr|minilm)" >&2; exit 2 ;;
 esac

@@ -20,7 +20,7 @@ public sealed record SentenceTransformerOptions
 /// <summary>
 /// A sentence-transformers model (sentence-transformers' <c>SentenceTransformer</c>): a Transformer module (any base model
 /// this library loads, on either engine), Pooling, and an optional Normalize, as modules.json lists them.
-/// Texts longer than max_seq_length tokens are truncated, as upstream does. Safe to call from several threads.
+/// Texts longer than max_seq_length tokens are truncated, as upstream does, whatever the tokenizer.json's truncation and padding blocks say. Safe to call from several threads.
 /// </summary>
 public sealed class SentenceTransformer : IDisposable
 {
@@ -84,16 +84,48 @@ public sealed class SentenceTransformer : IDisposable
     }
 
     /// <summary>
-    /// Embeds a stream lazily, one vector per text in input order; only one batch of texts and tensors is held at a time,
-    /// so a corpus of any size fits in memory.
+    /// Embeds a stream lazily, one vector per text in input order. Texts are read <see cref="StreamWindowBatches"/> batches
+    /// at a time and sorted by length within that window (as <see cref="Encode"/> sorts the whole list), so padding stays
+    /// small while only one window of texts and vectors, and one batch of tensors, is held: a corpus of any size fits in memory.
     /// </summary>
     public IEnumerable<float[]> EncodeStream(IEnumerable<string> texts, int batchSize = 32, bool normalize = false,
         string? prompt = null, string? promptName = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        foreach (var (_, vectors) in Batches(texts, batchSize, normalize, prompt, promptName, null))
-            foreach (var v in vectors) yield return v;
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        return Stream();
+
+        IEnumerable<float[]> Stream()
+        {
+            int window = (int)Math.Min((long)batchSize * StreamWindowBatches, 1 << 16);
+            var buffer = new List<string>(window);
+            long index = 0;
+            foreach (var text in texts)
+            {
+                if (text is null) throw new ArgumentException($"Text {index} is null.", nameof(texts));
+                buffer.Add(text);
+                index++;
+                if (buffer.Count < window) continue;
+                foreach (var v in Flush()) yield return v;
+            }
+            if (buffer.Count > 0) foreach (var v in Flush()) yield return v;
+
+            IEnumerable<float[]> Flush()
+            {
+                var m = Encode(buffer, batchSize, normalize, null, prompt, promptName);
+                buffer.Clear();
+                for (int i = 0; i < m.GetLength(0); i++) yield return Row(m, i).ToArray();
+            }
+        }
     }
+
+    /// <summary>How many batches of texts <see cref="EncodeStream"/> reads ahead to sort by length.</summary>
+    public const int StreamWindowBatches = 16;
+
+    // Like sentence-transformers (whose Hugging Face tokenizer call sets truncation and padding itself), the tokenizer.json's
+    // own blocks are not used: truncation at max_seq_length, and one text padded to its own length (no pad_to_multiple_of:
+    // the batch pads to its longest text only), so no token is computed that the pooling then masks out.
+    private static readonly PaddingOptions s_ownLength = new();
 
     private IEnumerable<(List<int> Rows, float[][] Vectors)> Batches(IEnumerable<string> texts, int batchSize, bool normalize,
         string? prompt, string? promptName, int[]? rowOf)
@@ -109,7 +141,7 @@ public sealed class SentenceTransformer : IDisposable
         foreach (var text in texts)
         {
             if (text is null) throw new ArgumentException($"Text {index} is null.", nameof(texts));
-            batch.Add(Tokenizer.Encode(prompt + text, addSpecialTokens: true, truncation: truncation, padding: null));
+            batch.Add(Tokenizer.Encode(prompt + text, addSpecialTokens: true, truncation: truncation, padding: s_ownLength));
             rows.Add(rowOf?[index] ?? index);
             index++;
             if (batch.Count == batchSize)

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.SentenceTransformers;
 
@@ -139,6 +140,41 @@ public sealed class MiniLMSlowTests
             CollectionAssert.AreEqual(new[] { 384 }, results[i].Shape);
             for (int j = 0; j < 384; j++) Assert.AreEqual(expected[i, j], results[i].Data[j], 1e-5f, $"text {i} dim {j}");
         }
+    }
+
+    [TestMethod]
+    public void Encode_FollowsMaxSeqLength_NotTheTokenizerJsonBlocks()
+    {
+        // The tokenizer.json shipped here truncates at 256 (LongestFirst) and pads BatchLongest to a multiple of 8; the hub's
+        // original truncates at 128. sentence-transformers ignores both blocks (its tokenizer call sets truncation to
+        // max_seq_length = 256 and pads to the batch's longest text): so must we. A folder whose tokenizer.json truncates
+        // at 128 and pads to a fixed 512 must give the reference embeddings, which the 8 long texts (cut at 256) would miss.
+        var dir = Path.Combine(Path.GetTempPath(), "mlt-minilm-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(MiniLMFolder.Path).Where(p => Path.GetFileName(p) != "tokenizer.json"))
+        {
+            var link = Path.Combine(dir, Path.GetFileName(entry));
+            if (Directory.Exists(entry)) Directory.CreateSymbolicLink(link, entry); else File.CreateSymbolicLink(link, entry);
+        }
+        var tok = JsonNode.Parse(File.ReadAllText(Path.Combine(MiniLMFolder.Path, "tokenizer.json")))!;
+        Assert.AreEqual(256, (int)tok["truncation"]!["max_length"]!);
+        Assert.AreEqual(8, (int)tok["padding"]!["pad_to_multiple_of"]!);
+        tok["truncation"]!["max_length"] = 128;
+        tok["padding"]!["strategy"] = new JsonObject { ["Fixed"] = 512 };
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), tok.ToJsonString());
+        var sentences = Sentences();
+        var rows = Enumerable.Range(0, 4).Concat(Enumerable.Range(sentences.Count - 8, 8)).ToArray();
+        Assert.IsTrue(rows.Skip(4).All(i => sentences[i].ids.Length == 256), "the last 8 texts are cut at 256 tokens");
+        float[,] e;
+        using (var st = SentenceTransformer.FromPretrained(dir, new SentenceTransformerOptions { Engine = Engine.OnnxRuntime }))
+        {
+            Assert.AreEqual(256, st.MaxSeqLength);
+            e = st.Encode(rows.Select(i => sentences[i].text).ToList(), batchSize: 4);
+        }
+        Directory.Delete(dir, true);
+        var reference = Reference();
+        for (int r = 0; r < rows.Length; r++)
+            for (int j = 0; j < 384; j++) Assert.AreEqual(reference[rows[r] * 384 + j], e[r, j], 1e-4, $"text {rows[r]} dim {j}");
     }
 
     [TestMethod]
