@@ -1,8 +1,6 @@
 // Writes N texts of mixed length (one per line) from the Debian fortunes (fortunes-min / fortune-mod data in
 // /usr/share/games/fortunes: English files fortunes, literature, riddles, computer, whichever exist): every entry, its
 // lines joined by spaces, then N picked evenly through them (fixed, so every run and both sides read the same texts).
-// Entries estimated above 480 tokens are left out: Transformers.js 4.3.1's tokenizer throws ("Cannot convert
-// undefined to a BigInt") on texts longer than the model's 512 positions, and both sides must read the same texts.
 // Without fortunes it writes nothing and exits 3 (run.sh then falls back to make_sentences.mjs).
 //   node test/benchmarks/Pipelines/make_corpus.mjs <out-file> [N]
 import fs from 'node:fs';
@@ -13,9 +11,7 @@ const dir = '/usr/share/games/fortunes';
 const files = ['computer', 'fortunes', 'literature', 'riddles'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
 if (files.length === 0) process.exit(3);
 const entries = files.flatMap((f) => fs.readFileSync(f, 'utf8').split(/^%$/m))
-  .map((e) => e.replace(/\s+/g, ' ').trim()).filter((e) => e.length > 0)
-  // a generous token estimate: every word or punctuation mark, words of 8+ characters as two word pieces
-  .filter((e) => (e.match(/\w+|[^\w\s]/g) ?? []).reduce((k, w) => k + (w.length >= 8 ? 2 : 1), 0) <= 480);
+  .map((e) => e.replace(/\s+/g, ' ').trim()).filter((e) => e.length > 0);
 const n = Math.min(Number(nArg ?? 512), entries.length);
 const picked = Array.from({ length: n }, (_, i) => entries[Math.floor((i * entries.length) / n)]);
 fs.writeFileSync(outPath + '.tmp', picked.join('\n') + '\n');

@@ -6,7 +6,7 @@
 #       Default folder: the tiny BERT sequence-classification fixture.
 #   bash test/benchmarks/Pipelines/run.sh mixed [passes]
 #       feature-extraction (mean pooling) over 512 real texts of mixed length (make_corpus.mjs: Debian fortunes, 15 to
-#       2,000 characters; texts estimated over 480 tokens left out, see make_corpus.mjs), on a bert_uncased_L-4_H-256_A-4-shaped random checkpoint with the real
+#       2,400 characters; truncated to 512 tokens), on a bert_uncased_L-4_H-256_A-4-shaped random checkpoint with the real
 #       bert-base-uncased tokenizer (written once to artifacts/bench/bert-mini by bench_torch_bert.py --size mini), ours on
 #       ONNX Runtime and on libtorch (THREADS threads too). MIXED_TEXTS=N and ROUNDS=R shorten it on a busy machine. Shows what length-grouped batching does: Transformers.js
 #       batches in input order, so one long text pads its whole batch.
