@@ -8,8 +8,11 @@ public sealed record DetectedObject(int Label, float Score, float XMin, float YM
 
 /// <summary>A batch for DETR: pixel_values padded (bottom / right, zeros) to the largest image, and pixel_mask
 /// [B, H, W] with 1 on each image's own pixels.</summary>
-public sealed record PaddedPixelValues(PixelValues Pixels, long[] PixelMask, IReadOnlyList<(int height, int width)> ImageSizes)
+public sealed record PaddedPixelValues(PixelValues Pixels, IReadOnlyList<(int height, int width)> ImageSizes)
 {
+    /// <summary>The batch's pixel_mask, carried by <see cref="Pixels"/> (so any model runner passes it on).</summary>
+    public long[] PixelMask => Pixels.PixelMask!;
+
     public Tensor MaskTensor(Device? device = null) => tensor(PixelMask, [Pixels.Batch, Pixels.Height, Pixels.Width], device: device);
 }
 
@@ -99,7 +102,7 @@ public sealed class DetrImageProcessor(JsonObject raw, string? source = null) : 
                     Array.Copy(src, (long)c * h * w + (long)y * w, data, (((long)b * 3 + c) * H + y) * W, w);
             for (int y = 0; y < h; y++) Array.Fill(mask, 1L, (int)(((long)b * H + y) * W), w);
         }
-        return new PaddedPixelValues(new PixelValues(data, parts.Count, H, W) { PixelMask = mask }, mask, parts.Select(p => (p.h, p.w)).ToList());
+        return new PaddedPixelValues(new PixelValues(data, parts.Count, H, W) { PixelMask = mask }, parts.Select(p => (p.h, p.w)).ToList());
     }
 
     /// <summary>
