@@ -40,9 +40,10 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
         return PostprocessChunks(input, outputs, p.Postprocess);
     }
 
-    /// <summary>Runs a list of inputs in padded batches of <c>batch_size</c> model inputs; results keep the input order.
-    /// Model inputs of similar token length share a batch (the whole list is sorted by length), so that a long text does
-    /// not make every short text of its batch pay for its padding.</summary>
+    /// <summary>Runs a list of inputs in padded batches of at most <c>batch_size</c> model inputs; results keep the input order.
+    /// Model inputs of similar token length share a batch (the whole list is sorted by length, and a batch closes early rather
+    /// than pad beyond <see cref="MaxPaddedRatio"/> of its tokens), so that a long text does not make the texts of its
+    /// batch pay for its padding.</summary>
     public IReadOnlyList<TResult> RunBatch(IReadOnlyList<TInput> inputs, PipelineParameters? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -58,6 +59,13 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     /// <summary>How many batches of model inputs a stream reads ahead to sort them by length: results come in input order,
     /// each once its window ran.</summary>
     public const int StreamWindowBatches = 8;
+
+    /// <summary>The most a batch of length-sorted model inputs is padded: its padded size (rows x longest) stays within this
+    /// multiple of its real tokens. A batch closes before the next, longer input would break that, even with fewer than
+    /// <c>batch_size</c> rows: padding costs as much as real tokens (more in attention), and a row that is already long
+    /// gains little from sharing a batch, so the long tail of a corpus runs in smaller batches instead of being padded
+    /// to its longest text.</summary>
+    public const double MaxPaddedRatio = 1.25;
 
     /// <summary>Runs a lazy stream: inputs are read a window of <see cref="StreamWindowBatches"/> batches at a time (one
     /// input at a time with <c>batch_size</c> 1), sorted by length into batches, and results are yielded in input order.</summary>
@@ -151,18 +159,38 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
                 // stable: equal lengths keep their input order
                 var sorted = batchSize == 1 ? _chunks.ToList() : _chunks.OrderBy(c => c.Length).ToList();
                 _chunks.Clear();
-                int run = final ? sorted.Count : sorted.Count - sorted.Count % batchSize;
-                for (int start = 0; start < run; start += batchSize)
+                int start = 0;
+                while (start < sorted.Count)
                 {
-                    var batch = sorted.GetRange(start, Math.Min(batchSize, run - start));
+                    int end = BatchEnd(sorted, start);
+                    // a batch that is neither full nor closed by the padding bound waits for the next window
+                    if (!final && end == sorted.Count && end - start < batchSize) break;
+                    var batch = sorted.GetRange(start, end - start);
                     var outputs = pipeline.CheckedForward(batch.Select(c => c.Features).ToList(), p.Forward);
                     for (int i = 0; i < batch.Count; i++) Complete(batch[i].Owner, batch[i].Index, outputs[i]);
+                    start = end;
                 }
-                _chunks.AddRange(sorted.Skip(run));   // less than a batch: waits for the next window
+                _chunks.AddRange(sorted.Skip(start));
             }
             var results = new List<TResult>();
             while (_inputs.Count > 0 && _inputs.Peek().Done) results.Add(_inputs.Dequeue().Result);
             return results;
+        }
+
+        /// <summary>Where the batch starting at <paramref name="start"/> of the length-sorted chunks ends (exclusive): after
+        /// <c>batchSize</c> rows, or before the first chunk that would pad the batch beyond <see cref="MaxPaddedRatio"/>.</summary>
+        private int BatchEnd(List<(Pending Owner, int Index, TFeatures Features, int Length)> sorted, int start)
+        {
+            long real = sorted[start].Length;
+            int end = start + 1;
+            while (end < sorted.Count && end - start < batchSize)
+            {
+                long length = sorted[end].Length, rows = end - start + 1;
+                if (rows * length > MaxPaddedRatio * (real + length)) break;
+                real += length;
+                end++;
+            }
+            return end;
         }
 
         private void Complete(Pending owner, int index, TOutput output)

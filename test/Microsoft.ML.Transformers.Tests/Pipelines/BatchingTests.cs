@@ -94,11 +94,37 @@ public class BatchingTests
         var p = new PipelineParameters { ["batch_size"] = 3 };
         var got = stream ? pipe.Stream(texts, p).ToList() : pipe.RunBatch(texts, p);
 
-        var sorted = lengths.Order().ToList();
-        int fewest = Enumerable.Range(0, 4).Sum(b => 3 * sorted[b * 3 + 2]);
-        Assert.AreEqual(4, model.Batches.Count);
-        Assert.AreEqual(fewest, model.Batches.Sum(b => b.Batch * b.Length), "padded tokens: " + string.Join(", ", model.Batches));
+        // sorted lengths 3 x6, 8, 8, 14, 14, 20, 20: batches of 3 rows, except that [8, 8, 14] would pad 42 > 1.25 x 30 tokens
+        // and [14, 14, 20, 20] is more than 3 rows; in input order every batch would pad to 8-20 tokens
+        CollectionAssert.AreEqual(new[] { 3, 3, 3, 3, 3, 3, 8, 8, 14, 14, 20, 20 }, lengths.Order().ToArray());
+        CollectionAssert.AreEqual(new[] { (3, 3), (3, 3), (2, 8), (3, 20), (1, 20) }, model.Batches.ToArray(),
+            "padded batches: " + string.Join(", ", model.Batches));
         Assert.AreEqual(texts.Count, got.Count);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            Assert.AreEqual(expected[i][0].Label, got[i][0].Label, $"[{i}] in input order");
+            Close(expected[i][0].Score, got[i][0].Score, $"[{i}]", 1e-5);
+        }
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ALongTextRunsInItsOwnBatchRatherThanPadTheShortOnes(bool stream)
+    {
+        var plain = (TextClassificationPipeline)Create("text-classification", "bert-seqcls", Engine.OnnxRuntime);
+        var model = new RecordingModel(plain.Model);
+        using var pipe = new TextClassificationPipeline(new PipelineContext(plain.Task, plain.ModelFolder, model, plain.Tokenizer, plain.Parameters));
+        string longText = string.Join(" ", Enumerable.Repeat("the capital of france is paris", 8));   // 50 tokens
+        var texts = new List<TextInput> { "good", "bad", "hello", longText, "good", "bad", "hello", "good" };
+        var expected = texts.Select(t => pipe.Run(t)).ToList();
+        model.Batches.Clear();
+
+        var p = new PipelineParameters { ["batch_size"] = 8 };
+        var got = stream ? pipe.Stream(texts, p).ToList() : pipe.RunBatch(texts, p);
+
+        // one batch of 8 would be 8 x 50 = 400 tokens for 71 real ones
+        CollectionAssert.AreEqual(new[] { (7, 3), (1, 50) }, model.Batches.ToArray(), "padded batches: " + string.Join(", ", model.Batches));
         for (int i = 0; i < texts.Count; i++)
         {
             Assert.AreEqual(expected[i][0].Label, got[i][0].Label, $"[{i}] in input order");
