@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.ML.Transformers.Modeling;
 
 namespace Microsoft.ML.Transformers.Pipelines;
 
@@ -41,15 +42,15 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     }
 
     /// <summary>Runs a list of inputs in padded batches of at most <c>batch_size</c> model inputs; results keep the input order.
-    /// Model inputs of similar token length share a batch (the whole list is sorted by length, and a batch closes early rather
-    /// than pad beyond <see cref="MaxPaddedRatio"/> of its tokens), so that a long text does not make the texts of its
-    /// batch pay for its padding.</summary>
+    /// Model inputs of similar token length share a batch (the whole list is sorted by length; a batch closes early rather
+    /// than pad beyond <see cref="MaxPaddedRatio"/> of its tokens or grow beyond <c>max_batch_tokens</c>), so that a long
+    /// text does not make the texts of its batch pay for its padding.</summary>
     public IReadOnlyList<TResult> RunBatch(IReadOnlyList<TInput> inputs, PipelineParameters? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count == 0) throw new ArgumentException($"The list of inputs is empty; {Task} needs at least one input.", nameof(inputs));
         var (p, _) = Prepare(parameters);
-        var queue = new BatchQueue(this, p, BatchSize(parameters), window: int.MaxValue);
+        var queue = new BatchQueue(this, p, BatchSize(parameters), MaxBatchTokens(parameters), window: int.MaxValue);
         var results = new List<TResult>(inputs.Count);
         foreach (var input in inputs) queue.Add(input);
         results.AddRange(queue.Drain(final: true));
@@ -65,7 +66,12 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     /// <c>batch_size</c> rows: padding costs as much as real tokens (more in attention), and a row that is already long
     /// gains little from sharing a batch, so the long tail of a corpus runs in smaller batches instead of being padded
     /// to its longest text.</summary>
-    public const double MaxPaddedRatio = 1.25;
+    public const double MaxPaddedRatio = 1.1;
+
+    /// <summary>The CPU default of <c>max_batch_tokens</c>. On a CPU a batch gains from sharing the per-call and per-operator
+    /// costs, but its activations ([tokens, hidden] and [tokens, intermediate]) leave the caches as it grows, and beyond a few
+    /// hundred tokens per batch the second effect wins (the mixed-length pipeline benchmark in test/benchmarks/Pipelines).</summary>
+    public const int DefaultMaxBatchTokens = 512;
 
     /// <summary>Runs a lazy stream: inputs are read a window of <see cref="StreamWindowBatches"/> batches at a time (one
     /// input at a time with <c>batch_size</c> 1), sorted by length into batches, and results are yielded in input order.</summary>
@@ -100,14 +106,15 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     private BatchQueue StreamQueue(SanitizedParameters p, PipelineParameters? parameters)
     {
         int batchSize = BatchSize(parameters);
-        return new BatchQueue(this, p, batchSize, window: batchSize == 1 ? 1 : (int)Math.Min((long)batchSize * StreamWindowBatches, int.MaxValue));
+        return new BatchQueue(this, p, batchSize, MaxBatchTokens(parameters), window: batchSize == 1 ? 1 : (int)Math.Min((long)batchSize * StreamWindowBatches, int.MaxValue));
     }
 
     private (SanitizedParameters, PipelineParameters) Prepare(PipelineParameters? callParameters)
     {
         var merged = Parameters.Merge(callParameters);
         var split = SanitizeParameters(merged);
-        var known = new HashSet<string>(split.Preprocess.Names.Concat(split.Forward.Names).Concat(split.Postprocess.Names)) { BatchSizeParameter };
+        var known = new HashSet<string>(split.Preprocess.Names.Concat(split.Forward.Names).Concat(split.Postprocess.Names))
+            { BatchSizeParameter, MaxBatchTokensParameter };
         var unknown = merged.Names.Where(n => !known.Contains(n)).ToList();
         if (unknown.Count > 0)
             throw new ArgumentException($"Unknown parameter(s) for {Task}: {string.Join(", ", unknown)}.", nameof(callParameters));
@@ -117,6 +124,12 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     private int BatchSize(PipelineParameters? callParameters)
     {
         return Parameters.Merge(callParameters).GetInt(BatchSizeParameter, 1, min: 1);
+    }
+
+    private int MaxBatchTokens(PipelineParameters? callParameters)
+    {
+        bool gpu = Model is TorchInferenceModel torch && torch.Model.Device.type != TorchSharp.DeviceType.CPU;
+        return Parameters.Merge(callParameters).GetInt(MaxBatchTokensParameter, gpu ? int.MaxValue : DefaultMaxBatchTokens, min: 1);
     }
 
     private IReadOnlyList<TOutput> CheckedForward(IReadOnlyList<TFeatures> batch, PipelineParameters p)
@@ -130,7 +143,7 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     /// <summary>Model inputs waiting for a batch, and inputs waiting for their results. Once <c>window</c> model inputs wait
     /// (or at the end), they are sorted by token length and run in batches of <c>batchSize</c>; an input is postprocessed as
     /// soon as all its model inputs ran (so raw outputs are not held), and results leave in input order.</summary>
-    private sealed class BatchQueue(PipelineBase<TInput, TFeatures, TOutput, TResult> pipeline, SanitizedParameters p, int batchSize, int window)
+    private sealed class BatchQueue(PipelineBase<TInput, TFeatures, TOutput, TResult> pipeline, SanitizedParameters p, int batchSize, int maxTokens, int window)
     {
         private sealed class Pending(TInput input, int chunks)
         {
@@ -178,7 +191,8 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
         }
 
         /// <summary>Where the batch starting at <paramref name="start"/> of the length-sorted chunks ends (exclusive): after
-        /// <c>batchSize</c> rows, or before the first chunk that would pad the batch beyond <see cref="MaxPaddedRatio"/>.</summary>
+        /// <c>batchSize</c> rows, or before the first chunk that would pad the batch beyond <see cref="MaxPaddedRatio"/> or
+        /// <c>maxTokens</c>.</summary>
         private int BatchEnd(List<(Pending Owner, int Index, TFeatures Features, int Length)> sorted, int start)
         {
             long real = sorted[start].Length;
@@ -186,7 +200,7 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
             while (end < sorted.Count && end - start < batchSize)
             {
                 long length = sorted[end].Length, rows = end - start + 1;
-                if (rows * length > MaxPaddedRatio * (real + length)) break;
+                if (rows * length > maxTokens || rows * length > MaxPaddedRatio * (real + length)) break;
                 real += length;
                 end++;
             }

@@ -8,11 +8,14 @@ public abstract record TaskOptions
 {
     /// <summary>Model inputs per padded batch.</summary>
     public int? BatchSize { get; init; }
+    /// <summary>Most padded tokens (rows x longest) per batch of text inputs (default 512 on the CPU, none on a GPU).</summary>
+    public int? MaxBatchTokens { get; init; }
 
     public PipelineParameters ToParameters()
     {
         var p = new PipelineParameters();
         Add(p, Pipeline.BatchSizeParameter, BatchSize);
+        Add(p, Pipeline.MaxBatchTokensParameter, MaxBatchTokens);
         AddTo(p);
         return p;
     }

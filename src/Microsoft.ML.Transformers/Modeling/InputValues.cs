@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Modeling;
@@ -30,7 +31,12 @@ internal static class InputValues
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var bad = limit == long.MaxValue ? ids.lt(0) : ids.lt(0).logical_or(ids.ge(limit));
+        // the limit as a Scalar held to the end: an implicit long -> Scalar temporary can be finalized while libtorch still
+        // reads it ("Unknown scalar type" from ge, seen under load in the pipeline benchmark)
+        using Scalar zero = 0L.ToScalar(), top = limit.ToScalar();
+        var bad = limit == long.MaxValue ? ids.lt(zero) : ids.lt(zero).logical_or(ids.ge(top));
+        GC.KeepAlive(zero);
+        GC.KeepAlive(top);
         if (!bad.any().item<bool>()) return;
         long at = bad.reshape(-1).nonzero()[0, 0].item<long>();
         throw OutOfRange(name, at, ids.shape[^1], ids.reshape(-1)[at].to(ScalarType.Int64).item<long>(), limit, limitKey);

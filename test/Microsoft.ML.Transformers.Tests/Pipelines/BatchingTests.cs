@@ -94,10 +94,10 @@ public class BatchingTests
         var p = new PipelineParameters { ["batch_size"] = 3 };
         var got = stream ? pipe.Stream(texts, p).ToList() : pipe.RunBatch(texts, p);
 
-        // sorted lengths 3 x6, 8, 8, 14, 14, 20, 20: batches of 3 rows, except that [8, 8, 14] would pad 42 > 1.25 x 30 tokens
-        // and [14, 14, 20, 20] is more than 3 rows; in input order every batch would pad to 8-20 tokens
+        // sorted lengths 3 x6, 8, 8, 14, 14, 20, 20: batches of 3 rows, except that [8, 8, 14] would pad 42 > 1.1 x 30 tokens
+        // and [14, 14, 20] 60 > 1.1 x 48; in input order every batch would pad to 8-20 tokens
         CollectionAssert.AreEqual(new[] { 3, 3, 3, 3, 3, 3, 8, 8, 14, 14, 20, 20 }, lengths.Order().ToArray());
-        CollectionAssert.AreEqual(new[] { (3, 3), (3, 3), (2, 8), (3, 20), (1, 20) }, model.Batches.ToArray(),
+        CollectionAssert.AreEqual(new[] { (3, 3), (3, 3), (2, 8), (2, 14), (2, 20) }, model.Batches.ToArray(),
             "padded batches: " + string.Join(", ", model.Batches));
         Assert.AreEqual(texts.Count, got.Count);
         for (int i = 0; i < texts.Count; i++)
@@ -130,6 +130,26 @@ public class BatchingTests
             Assert.AreEqual(expected[i][0].Label, got[i][0].Label, $"[{i}] in input order");
             Close(expected[i][0].Score, got[i][0].Score, $"[{i}]", 1e-5);
         }
+    }
+
+    [TestMethod]
+    public void MaxBatchTokensCapsTheBatchAndIsRangeChecked()
+    {
+        var plain = (TextClassificationPipeline)Create("text-classification", "bert-seqcls", Engine.OnnxRuntime);
+        var model = new RecordingModel(plain.Model);
+        using var pipe = new TextClassificationPipeline(new PipelineContext(plain.Task, plain.ModelFolder, model, plain.Tokenizer, plain.Parameters));
+        var texts = Enumerable.Range(0, 10).Select(i => (TextInput)new[] { "good", "bad", "hello" }[i % 3]).ToList();   // 3 tokens each
+        var expected = texts.Select(t => pipe.Run(t)).ToList();
+        model.Batches.Clear();
+        var got = pipe.RunBatch(texts, new TextClassificationOptions { BatchSize = 8, MaxBatchTokens = 12 });
+        CollectionAssert.AreEqual(new[] { (4, 3), (4, 3), (2, 3) }, model.Batches.ToArray(), "padded batches: " + string.Join(", ", model.Batches));
+        for (int i = 0; i < texts.Count; i++) Close(expected[i][0].Score, got[i][0].Score, $"[{i}]", 1e-5);
+
+        model.Batches.Clear();
+        pipe.RunBatch(texts, new PipelineParameters { ["batch_size"] = 8, ["max_batch_tokens"] = 2 });   // one input is over the cap: it runs alone
+        Assert.IsTrue(model.Batches.All(b => b == (1, 3)), "padded batches: " + string.Join(", ", model.Batches));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => pipe.RunBatch(texts, new PipelineParameters { ["max_batch_tokens"] = 0 }));
+        StringAssert.Contains(e.Message, "max_batch_tokens");
     }
 
     [TestMethod]

@@ -26,8 +26,11 @@ if [ "${1:-}" = "mixed" ]; then
     echo "[bench] writing a bert-mini-shaped checkpoint (safetensors + ONNX) and the bert-base-uncased tokenizer to $MODEL" >&2
     /usr/bin/python3 "$ROOT/test/fixtures/scripts/bench_torch_bert.py" --size mini --save "$MODEL" --onnx "$MODEL" --no-bench
     gzip -dc "$ROOT/test/fixtures/tokenizers/files/bert-base-uncased/tokenizer.json.gz" > "$MODEL/tokenizer.json"
-    echo '{"do_lower_case": true, "model_max_length": 512, "tokenizer_class": "BertTokenizer"}' > "$MODEL/tokenizer_config.json"
   fi
+  # bert-base-uncased's tokenizer_config.json as transformers' save_pretrained writes it. The special tokens matter:
+  # Transformers.js takes pad_token from this file only (not from tokenizer.json), and without it every batch that needs
+  # padding fails in its tokenizer ("Cannot convert undefined to a BigInt": the pad id is undefined).
+  echo '{"cls_token": "[CLS]", "do_lower_case": true, "mask_token": "[MASK]", "model_max_length": 512, "pad_token": "[PAD]", "sep_token": "[SEP]", "strip_accents": null, "tokenize_chinese_chars": true, "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"}' > "$MODEL/tokenizer_config.json"
   TEXTS="$OUT/fortunes.txt"
   if ! node "$HERE/make_corpus.mjs" "$TEXTS" "${MIXED_TEXTS:-512}"; then
     echo "[bench] no fortunes in /usr/share/games/fortunes (apt-get install fortunes-min): generated sentences instead" >&2
