@@ -134,14 +134,14 @@ internal sealed class EncoderOnnx
     }
 
     /// <summary>
-    /// LayerNorm(x + bias + residual). Fused: com.microsoft SkipLayerNormalization(input = x, skip = residual, gamma,
-    /// beta, bias), which computes exactly LayerNorm(input + skip + bias) over the last axis with the given epsilon.
+    /// LayerNorm(x + bias + residual) as Add, Add and LayerNormalization (opset 17), fused or not. com.microsoft
+    /// SkipLayerNormalization computes the same, but ONNX Runtime's CPU kernel for it (1.31, float) is a scalar loop:
+    /// its 24 nodes took 13-15 ms of a BERT-base batch-1 run at seq 128 on one thread where Add + LayerNormalization took
+    /// ~5 ms (test/benchmarks/run.sh onnx-export). ONNX Runtime's SkipLayerNormFusion would rebuild it from this pattern on
+    /// the CPU; <see cref="OnnxRuntime.OnnxModel"/> turns that fusion off there, and on CUDA it still fuses.
     /// </summary>
     public string AddLayerNorm(string x, string? bias, string residual, string normPrefix, double eps)
     {
-        if (Fuse)
-            return Graph.NodeN("SkipLayerNormalization", [x, residual, Init(normPrefix + ".weight"), Init(normPrefix + ".bias"), bias], 1,
-                OnnxGraph.MicrosoftDomain, OnnxAttr.Float("epsilon", (float)eps))[0];
         var sum = bias is null ? x : Graph.Node("Add", [x, bias]);
         return LayerNorm(Graph.Node("Add", [sum, residual]), normPrefix, eps);
     }

@@ -12,7 +12,9 @@ public enum OnnxExecutionProvider
 /// <summary>
 /// How an <see cref="OnnxModel"/>'s ONNX Runtime session is configured; each property maps onto ONNX Runtime's
 /// <see cref="SessionOptions"/> of the same meaning. Defaults equal ONNX Runtime's own, except that its log shows
-/// errors only (exported graphs make it warn about unused initializers).
+/// errors only (exported graphs make it warn about unused initializers) and that on the CPU ONNX Runtime's
+/// SkipLayerNormFusion is off (its CPU kernel is slower than the Add + LayerNormalization it replaces) unless
+/// <see cref="ConfigEntries"/> names "optimization.disable_specified_optimizers" itself.
 /// </summary>
 public sealed record OnnxSessionOptions
 {
