@@ -102,7 +102,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Writes the fitted model as an ONNX export (<see cref="OnnxExport.ExportOnnx"/>: onnx/model.onnx, config.json and the
-    /// tokenizer files of <see cref="PipelineTransformerOptions.ModelFolder"/>) to <paramref name="folder"/>, which the same
+    /// tokenizer files or preprocessor_config.json of <see cref="PipelineTransformerOptions.ModelFolder"/>) to <paramref name="folder"/>, which the same
     /// estimator then opens on ONNX Runtime (<c>Engine = Engine.OnnxRuntime</c>). Needs the transformer to run on libtorch
     /// (a model.safetensors checkpoint, or the output of FineTuneTextClassification).
     /// </summary>
