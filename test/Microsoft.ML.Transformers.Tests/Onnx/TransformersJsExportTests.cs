@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Onnx;
@@ -25,26 +24,12 @@ public class TransformersJsExportTests
     [ClassCleanup]
     public static void Cleanup() => s_root?.Dispose();
 
-    /// <summary>Runs the jobs through Transformers.js; inconclusive when it or node is not installed.</summary>
+    /// <summary>Runs the jobs through Transformers.js (run_transformersjs.mjs) and returns its results by job id.</summary>
     private static JsonNode RunTransformersJs(JsonArray jobs)
     {
-        string tjs = Path.Combine(TestPaths.RepoRoot, "artifacts", "oracles", "node_modules", "@huggingface", "transformers");
-        if (!Directory.Exists(tjs)) Assert.Inconclusive("Transformers.js is not installed (eng/install-deps.sh --oracles).");
         string request = s_root!.File($"request-{Guid.NewGuid():N}.json");
         File.WriteAllText(request, jobs.ToJsonString());
-        var psi = new ProcessStartInfo("node", [Path.Combine(TestPaths.Fixtures, "scripts", "run_transformersjs.mjs"), request])
-        { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { Assert.Inconclusive("node is not installed."); throw; }
-        using (p)
-        {
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.AreEqual(0, p.ExitCode, stderr.Result);
-            return JsonNode.Parse(stdout)!;
-        }
+        return JsonNode.Parse(TransformersJsOracle.Run(Path.Combine(TestPaths.Fixtures, "scripts", "run_transformersjs.mjs"), request))!;
     }
 
     /// <summary>
