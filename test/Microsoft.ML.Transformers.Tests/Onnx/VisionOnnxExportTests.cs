@@ -1,3 +1,4 @@
+using Microsoft.ML.Transformers.Configuration;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Onnx;
 using Microsoft.ML.Transformers.OnnxRuntime;
@@ -42,11 +43,12 @@ public class VisionOnnxExportTests
     private static ModelHead Head(string head) => head == "classification" ? ModelHead.ImageClassification : ModelHead.Base;
 
     /// <summary>Exports fixture <paramref name="arch"/> as <paramref name="head"/> once per variant (cached for the class).</summary>
-    internal static string Export(string arch, string head, OnnxExportOptions? options = null, string variant = "plain")
+    internal static string Export(string arch, string head, OnnxExportOptions? options = null, string variant = "plain", int? swinImageSize = null)
     {
         string folder = Path.Combine(s_root!.Path, $"{arch}-{head}-{variant}");
         if (File.Exists(Path.Combine(folder, "onnx", "model.onnx"))) return folder;
         using var model = Registry(head).FromPretrained(Fixture(arch, head));
+        if (swinImageSize is int size) ((SwinConfig)model.Config).ImageSize = size;
         model.ExportOnnx(folder, options);
         return folder;
     }
@@ -63,9 +65,9 @@ public class VisionOnnxExportTests
     private static (int h, int w)[] Sizes(string arch) => arch == "swin" ? [(64, 64)] : [(64, 64), (56, 40)];
 
     /// <summary>Every output of the export on ONNX Runtime against the libtorch model on the same pixels.</summary>
-    private static void AssertMatches(string arch, string head, string folder, double tolerance)
+    private static void AssertMatches(string arch, string head, string folder, double tolerance, (int h, int w)[]? sizes = null)
     {
-        foreach (var (h, w) in Sizes(arch))
+        foreach (var (h, w) in sizes ?? Sizes(arch))
         {
             var pixels = Pixels(2, h, w, seed: h * 1000 + w);
             NamedTensors expected, actual;
@@ -92,6 +94,7 @@ public class VisionOnnxExportTests
                 var mine = expected.TryGet(output.Name) ?? throw new AssertFailedException($"{arch} {head}: libtorch lacks output {output.Name}");
                 CollectionAssert.AreEqual(mine.Shape, output.Shape, $"{arch} {head} {output.Name} shape at {h}x{w}");
                 double diff = OnnxExportTests.MaxDiff(output, mine.GetData<float>());
+                Console.WriteLine($"{arch} {head} {output.Name} {h}x{w}: max |onnx - libtorch| {diff:E2}");
                 Assert.IsTrue(diff <= tolerance, $"{arch} {head} {output.Name} at {h}x{w}: max diff {diff:E2} > {tolerance:E0}");
             }
         }
@@ -156,6 +159,16 @@ public class VisionOnnxExportTests
         CollectionAssert.AreEqual(new[] { "config.json", "onnx", Path.Combine("onnx", "model.onnx"), "preprocessor_config.json" }, left,
             "exactly the layout: no work folders, temporary files or weights");
     }
+
+    /// <summary>
+    /// Swin exported for image_size 70 (the fixture's weights): 70 is padded to whole patches (18 x 18), and the maps of
+    /// 18, 9, 5 and 3 patches are padded to whole windows of 2, with shifted windows in every stage and odd sizes merged.
+    /// </summary>
+    [TestMethod]
+    [DataRow("classification")]
+    [DataRow("backbone")]
+    public void SwinPadsPatchesAndWindows(string head) =>
+        AssertMatches("swin", head, Export("swin", head, variant: "size70", swinImageSize: 70), 1e-5, [(70, 70)]);
 
     /// <summary>Swin's export takes image_size only; another size is refused by ONNX Runtime with the file named.</summary>
     [TestMethod]
