@@ -141,7 +141,7 @@ case "$WHAT" in
   robustness)
     dotnet build test/Microsoft.ML.Transformers.Tests -c Release -nologo -v:q >/dev/null
     MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
-      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
+      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=detailed" | grep -E "cases in|killed saves|Test Run|Failed" ;;
   detr) bash test/benchmarks/VisionBench/run_detr.sh ;;
   minilm) bash test/benchmarks/SentenceBench/run.sh ;;
   all)
