@@ -177,22 +177,12 @@ public sealed partial class OnnxModel : IDisposable
                 long[] mask = pixelMask ?? Ones(maskShape[0] * maskShape[1] * maskShape[2]);
                 values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(), maskShape));
             }
-            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, names, values, outputs);
-            var tensors = new NamedTensor[outputs.Count];
-            int i = 0;
-            foreach (OrtValue r in results)
-            {
-                tensors[i] = ToNamedTensor(outputs[i], r);
-                i++;
-            }
-            return new NamedTensors(tensors);
+            return RunSession(names, values, outputs);
         }
         catch (OrtException e)
         {
-            if (Volatile.Read(ref disposed))
-                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
-            throw new OnnxModelException(ModelPath, $"ONNX Runtime failed running '{ModelPath}' on {PixelValues} [{string.Join(", ", shape)}]" +
-                $"{(TakesPixelMask ? $", {PixelMask} {TensorElementTypes.Format(maskShape)}{(pixelMask is null ? " (ones)" : "")}" : "")}: {e.Message}", e);
+            throw RunFailed(e, $"{PixelValues} {TensorElementTypes.Format(shape)}" +
+                $"{(TakesPixelMask ? $", {PixelMask} {TensorElementTypes.Format(maskShape)}{(pixelMask is null ? " (ones)" : "")}" : "")}");
         }
         finally
         {
@@ -244,22 +234,11 @@ public sealed partial class OnnxModel : IDisposable
                 };
                 values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape));
             }
-            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, inputNames, values, outputs);
-            var tensors = new NamedTensor[outputs.Count];
-            int i = 0;
-            foreach (OrtValue value in results)
-            {
-                tensors[i] = ToNamedTensor(outputs[i], value);
-                i++;
-            }
-            return new NamedTensors(tensors);
+            return RunSession(inputNames, values, outputs);
         }
         catch (OrtException e)
         {
-            if (Volatile.Read(ref disposed))
-                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
-            throw new OnnxModelException(ModelPath,
-                $"ONNX Runtime failed running '{ModelPath}' on {DescribeFeed(shape, types is not null)}: {e.Message}", e);
+            throw RunFailed(e, DescribeFeed(shape, types is not null));
         }
         finally
         {
@@ -267,6 +246,25 @@ public sealed partial class OnnxModel : IDisposable
             Exit();
         }
     }
+
+    /// <summary>One session run, its outputs copied into managed tensors.</summary>
+    private NamedTensors RunSession(IReadOnlyList<string> names, IReadOnlyList<OrtValue> values, IReadOnlyList<string> outputs)
+    {
+        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, names, values, outputs);
+        var tensors = new NamedTensor[outputs.Count];
+        int i = 0;
+        foreach (OrtValue value in results)
+        {
+            tensors[i] = ToNamedTensor(outputs[i], value);
+            i++;
+        }
+        return new NamedTensors(tensors);
+    }
+
+    /// <summary>A failed run: ObjectDisposedException when Dispose stopped it, else the file and what it was fed.</summary>
+    private Exception RunFailed(OrtException e, string feed) => Volatile.Read(ref disposed)
+        ? new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e)
+        : new OnnxModelException(ModelPath, $"ONNX Runtime failed running '{ModelPath}' on {feed}: {e.Message}", e);
 
     private void Enter()
     {
