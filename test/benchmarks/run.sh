@@ -11,7 +11,7 @@
 # vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
 # onnx-export:    our ONNX export of the BERT-base checkpoint (model.ExportOnnx, fused, and its dynamic int8 copy) on ONNX
 #                 Runtime beside the torch.onnx export of the same weights run by Transformers.js and by us; batch 1 and 8, seq 128.
-# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference (VisionBench/run_detr.sh).
+# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference, and on ONNX Runtime vs onnxruntime-node on its export (VisionBench/run_detr.sh).
 # minilm:         all-MiniLM-L6-v2 sentences/s on 10,000 fortunes, ours on both engines vs Transformers.js, and search
 #                 latency over 100k stored embeddings vs numpy (SentenceBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).

@@ -201,6 +201,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
         Register<ImageClassificationEstimator.Options>("image-classification", (o, owns) => new ImageClassificationTransformer(o, owns));
         Register<ImageFeatureExtractionEstimator.Options>("image-feature-extraction", (o, owns) => new ImageFeatureExtractionTransformer(o, owns));
         Register<ImageSegmentationEstimator.Options>("image-segmentation", (o, owns) => new ImageSegmentationTransformer(o, owns));
+        Register<ObjectDetectionEstimator.Options>("object-detection", (o, owns) => new ObjectDetectionTransformer(o, owns));
     }
 
     /// <summary>Makes transformers of <paramref name="task"/> loadable from model.zip (the built-in tasks are registered already).</summary>
