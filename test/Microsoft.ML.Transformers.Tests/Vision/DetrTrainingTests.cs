@@ -147,7 +147,7 @@ public class DetrTrainingTests
         Assert.IsTrue(recorder.StepLosses.All(double.IsFinite));
         double first = recorder.StepLosses.Take(10).Average(), last = recorder.StepLosses.TakeLast(10).Average();
         Console.WriteLine($"DETR toy: mean loss of steps 1-10 {first:F3}, of steps 91-100 {last:F3}; logged {string.Join(", ", losses)}");
-        Assert.IsTrue(last < 0.85 * first, $"the loss should fall: {first:F3} -> {last:F3}");
+        Assert.IsTrue(last < 0.8 * first, $"the loss should fall: {first:F3} -> {last:F3}");
     }
 
     [TestMethod]
