@@ -120,6 +120,27 @@ public class DetrTrainingTests
     }
 
     [TestMethod]
+    public void AuxiliaryLossEqualsTheReference()
+    {
+        // auxiliary_loss adds the loss of every earlier decoder layer's output (through the final LayerNorm and the same
+        // heads), its parts named loss_ce_0, loss_bbox_0, ...
+        using var g = new Goldens("vision-detr-train");
+        var folder = TrainingFixtures.NoDropoutCopyOf(DetrTests.Folder);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        config["auxiliary_loss"] = true;
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        using var model = AutoModelForObjectDetection.FromPretrained(folder);
+        model.train();
+        var processor = (DetrImageProcessor)AutoImageProcessor.FromPretrained(folder);
+        using var scope = NewDisposeScope();
+        using var batch = new ImageDataCollator(processor).Collate(ToyDataset(processor, 2), CPU);
+        var o = model.Forward(batch.Inputs);
+        Assert.AreEqual(g.Tensor("auxiliary_loss").item<float>(), o.Loss!.item<float>(), 1e-4, "loss with auxiliary_loss");
+        Assert.IsTrue(o.LossDict!.ContainsKey("loss_giou_0") && !o.LossDict.ContainsKey("loss_giou_1"), string.Join(", ", o.LossDict.Keys));
+        Assert.AreNotEqual(g.Tensor("loss.1").item<float>(), o.Loss.item<float>(), 1e-2, "the auxiliary part is not empty");
+    }
+
+    [TestMethod]
     public void FineTuningOnTheToyDatasetLowersTheLoss()
     {
         using var model = AutoModelForObjectDetection.FromPretrained(DetrTests.Folder);
