@@ -169,6 +169,12 @@ public class DetrTrainingTests
         double first = recorder.StepLosses.Take(10).Average(), last = recorder.StepLosses.TakeLast(10).Average();
         Console.WriteLine($"DETR toy: mean loss of steps 1-10 {first:F3}, of steps 91-100 {last:F3}; logged {string.Join(", ", losses)}");
         Assert.IsTrue(last < 0.8 * first, $"the loss should fall: {first:F3} -> {last:F3}");
+
+        // Evaluation runs the same loss in eval mode over padded batches (logits [B, num_queries, num_labels + 1] kept).
+        var metrics = trainer.Evaluate(data.Take(6).ToList());
+        Assert.IsTrue(metrics["eval_loss"] > 0 && metrics["eval_loss"] < first, $"eval_loss {metrics["eval_loss"]}");
+        var predictions = trainer.Predict(data.Take(6).ToList());
+        CollectionAssert.AreEqual(new long[] { 6, 6, 4 }, predictions.Predictions.Shape);
     }
 
     [TestMethod]
