@@ -19,14 +19,14 @@ namespace Microsoft.ML.Transformers.Tests.Vision;
 [TestClass]
 public class UperNetTrainingTests
 {
-    /// <summary>A fresh UperNet (pool scales 1, 2, 3, 6) on the two-map backbone of BackboneHeadConfigTests, 3 labels.</summary>
-    internal static UperNetForSemanticSegmentation Fresh(int seed)
+    /// <summary>A fresh UperNet (pool scales 1, 2, 3, 6 unless given) on the two-map backbone of BackboneHeadConfigTests, 3 labels.</summary>
+    internal static UperNetForSemanticSegmentation Fresh(int seed, int[]? poolScales = null)
     {
         TinyUserBackbone.Register();
         var config = new UperNetConfig
         {
             HiddenSize = 8,
-            PoolScales = [1, 2, 3, 6],
+            PoolScales = poolScales ?? [1, 2, 3, 6],
             UseAuxiliaryHead = false, // it reads a third feature map; this backbone has two
             BackboneConfig = AutoConfig.FromJsonObject(new JsonObject
             {
