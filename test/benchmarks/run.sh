@@ -11,7 +11,7 @@
 # vision:         ResNet-50 / Swin-T forward on both engines vs PyTorch eager; image-classification images/s (VisionBench/run.sh).
 # onnx-export:    our ONNX export of the BERT-base checkpoint (model.ExportOnnx, fused, and its dynamic int8 copy) on ONNX
 #                 Runtime beside the torch.onnx export of the same weights run by Transformers.js and by us; batch 1 and 8, seq 128.
-# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference (VisionBench/run_detr.sh).
+# detr:           DETR-ResNet-50 sized forward at 800x800 vs the torch.nn + torchvision reference, and on ONNX Runtime vs onnxruntime-node on its export (VisionBench/run_detr.sh).
 # minilm:         all-MiniLM-L6-v2 sentences/s on 10,000 fortunes, ours on both engines vs Transformers.js, and search
 #                 latency over 100k stored embeddings vs numpy (SentenceBench/run.sh).
 # mlnet:          TextClassification through ML.NET vs the pipeline called directly; peak RSS 10k vs 100k rows (MLNet/run.sh).
@@ -141,7 +141,7 @@ case "$WHAT" in
   robustness)
     dotnet build test/Microsoft.ML.Transformers.Tests -c Release -nologo -v:q >/dev/null
     MLT_FUZZ_SCALE="${MLT_FUZZ_SCALE:-10}" MLT_KILL_TRIALS="${MLT_KILL_TRIALS:-50}" dotnet test test/Microsoft.ML.Transformers.Tests -c Release --no-build \
-      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=normal" | grep -E "cases in|killed saves|Passed!|Failed" ;;
+      --filter "FullyQualifiedName~ParserFuzzTests|FullyQualifiedName~AtomicSaveTests" --logger "console;verbosity=detailed" | grep -E "cases in|killed saves|Test Run|Failed" ;;
   detr) bash test/benchmarks/VisionBench/run_detr.sh ;;
   minilm) bash test/benchmarks/SentenceBench/run.sh ;;
   all)

@@ -102,7 +102,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Writes the fitted model as an ONNX export (<see cref="OnnxExport.ExportOnnx"/>: onnx/model.onnx, config.json and the
-    /// tokenizer files of <see cref="PipelineTransformerOptions.ModelFolder"/>) to <paramref name="folder"/>, which the same
+    /// tokenizer files or preprocessor_config.json of <see cref="PipelineTransformerOptions.ModelFolder"/>) to <paramref name="folder"/>, which the same
     /// estimator then opens on ONNX Runtime (<c>Engine = Engine.OnnxRuntime</c>). Needs the transformer to run on libtorch
     /// (a model.safetensors checkpoint, or the output of FineTuneTextClassification).
     /// </summary>
@@ -201,6 +201,7 @@ public abstract class PipelineTransformer : ITransformer, IDisposable
         Register<ImageClassificationEstimator.Options>("image-classification", (o, owns) => new ImageClassificationTransformer(o, owns));
         Register<ImageFeatureExtractionEstimator.Options>("image-feature-extraction", (o, owns) => new ImageFeatureExtractionTransformer(o, owns));
         Register<ImageSegmentationEstimator.Options>("image-segmentation", (o, owns) => new ImageSegmentationTransformer(o, owns));
+        Register<ObjectDetectionEstimator.Options>("object-detection", (o, owns) => new ObjectDetectionTransformer(o, owns));
     }
 
     /// <summary>Makes transformers of <paramref name="task"/> loadable from model.zip (the built-in tasks are registered already).</summary>

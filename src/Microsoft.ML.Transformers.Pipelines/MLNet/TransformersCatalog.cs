@@ -152,6 +152,22 @@ public static class TransformersCatalog
         return new(options);
     }
 
+    /// <summary>Adds the objects detected in the image in <paramref name="inputColumnName"/> (path, bytes or MLImage) whose
+    /// score is above <paramref name="threshold"/>: <c>Labels</c>, <c>Scores</c> and <c>Boxes</c> (xmin, ymin, xmax, ymax in
+    /// the image's pixels, four per object), variable-length vectors in the model's query order.</summary>
+    public static ObjectDetectionEstimator ObjectDetection(this TransformsCatalog catalog, string modelFolder, string inputColumnName = "Image",
+        double threshold = 0.5, int batchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(new() { ModelFolder = modelFolder, InputColumnName = inputColumnName, Threshold = threshold, BatchSize = batchSize });
+    }
+
+    public static ObjectDetectionEstimator ObjectDetection(this TransformsCatalog catalog, ObjectDetectionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new(options);
+    }
+
     /// <summary>Adds Score (one per candidate label, labels as slot names) and PredictedLabel (a key over the candidate labels).</summary>
     public static ZeroShotClassificationEstimator ZeroShotClassification(this TransformsCatalog catalog, string modelFolder,
         string[] candidateLabels, string inputColumnName = "Text", string? hypothesisTemplate = null, bool multiLabel = false, int batchSize = 32)

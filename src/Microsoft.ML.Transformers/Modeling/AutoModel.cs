@@ -279,8 +279,9 @@ public static class AutoBackbone
         if (hasConfig && folder is not null && usePretrained is not null)
             throw new ConfigException(config.Source, "backbone", "Cannot specify both config.backbone_config and config.backbone");
         if (config.UseTimmBackbone)
-            throw new NotSupportedException($"Config '{config.Source}', key 'use_timm_backbone': timm backbones cannot be built here (timm has no .NET port); " +
-                "set use_timm_backbone to false and describe the backbone with backbone_config (e.g. a \"resnet\" config), as Hugging Face's no-timm checkpoints do.");
+            throw new NotSupportedException($"Config '{config.Source}', key 'use_timm_backbone': a {config.ModelType} head cannot take a timm backbone " +
+                $"(timm has no .NET port; DETR builds timm's {string.Join(", ", Models.Detr.TimmResNetBackbone.SupportedNames)} itself). Set use_timm_backbone " +
+                "to false and describe the backbone with backbone_config (e.g. a \"resnet\" config), as Hugging Face's no-timm checkpoints do.");
         if (usePretrained == true)
         {
             if (folder is null)

@@ -189,7 +189,7 @@ public sealed class TorchInferenceModel : IInferenceModel
 /// fixes the width, and on every run's outputs where it does not. Ids are checked against vocab_size and type_vocab_size.</summary>
 public sealed class OnnxInferenceModel : IInferenceModel
 {
-    private readonly (string output, long width, string key)[] _widths;
+    private readonly (string output, int axis, long size, string key)[] _dims;
     private readonly long _vocab, _typeVocab;
 
     private OnnxInferenceModel(OnnxModel model, PretrainedConfig config, ModelHead head)
@@ -197,13 +197,13 @@ public sealed class OnnxInferenceModel : IInferenceModel
         Model = model;
         Config = config;
         Head = head;
-        _widths = ExpectedWidths(config, head).Where(w => model.OutputMetadata.ContainsKey(w.output)).ToArray();
+        _dims = ExpectedDimensions(config, head).Where(w => model.OutputMetadata.ContainsKey(w.output)).ToArray();
         _vocab = config.Get<long?>("vocab_size") ?? long.MaxValue;
         _typeVocab = config.Get<long?>("type_vocab_size") ?? long.MaxValue;
-        foreach (var (output, width, key) in _widths)
+        foreach (var (output, axis, size, key) in _dims)
         {
             int[] dims = model.OutputMetadata[output].Dimensions;
-            if (dims.Length > 0 && dims[^1] >= 0) CheckWidth(output, dims[^1], width, key);
+            if (Axis(axis, dims.Length) is int a && dims[a] >= 0) CheckDimension(output, axis, dims[a], size, key);
         }
     }
 
@@ -225,44 +225,63 @@ public sealed class OnnxInferenceModel : IInferenceModel
         InputValues.CheckIds(batch.InputIds, batch.SequenceLength, OnnxModel.InputIds, _vocab, "vocab_size");
         if (batch.TokenTypeIds is { } types && Model.InputNames.Contains(OnnxModel.TokenTypeIds))
             InputValues.CheckIds(types, batch.SequenceLength, OnnxModel.TokenTypeIds, _typeVocab, "type_vocab_size");
-        var result = Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength);
-        foreach (var (output, width, key) in _widths)
-            if (result.TryGet(output) is { Shape.Length: > 0 } t) CheckWidth(output, t.Shape[^1], width, key);
+        return CheckDimensions(Model.Run(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds, batch.BatchSize, batch.SequenceLength));
+    }
+
+    private NamedTensors CheckDimensions(NamedTensors result)
+    {
+        foreach (var (output, axis, size, key) in _dims)
+            if (result.TryGet(output) is { } t && Axis(axis, t.Shape.Length) is int a) CheckDimension(output, axis, t.Shape[a], size, key);
         return result;
     }
 
-    /// <summary>The last dimension each head's output has according to config.json, with the key that says so.</summary>
-    private static IEnumerable<(string output, long width, string key)> ExpectedWidths(PretrainedConfig c, ModelHead head)
+    private const int Last = -1;
+
+    /// <summary>Output dimensions config.json fixes for each head (axis <see cref="Last"/>: the last), with the key that says so.</summary>
+    private static IEnumerable<(string output, int axis, long size, string key)> ExpectedDimensions(PretrainedConfig c, ModelHead head)
     {
+        string labelsKey = c.Raw["id2label"] is null ? "num_labels" : "id2label";
         switch (head)
         {
-            case ModelHead.SequenceClassification or ModelHead.TokenClassification:
-                yield return ("logits", c.NumLabels, c.Raw["id2label"] is null ? "num_labels" : "id2label");
+            case ModelHead.SequenceClassification or ModelHead.TokenClassification or ModelHead.ImageClassification:
+                yield return ("logits", Last, c.NumLabels, labelsKey);
                 break;
             case ModelHead.MaskedLM when c.Get<long?>("vocab_size") is long vocab:
-                yield return ("logits", vocab, "vocab_size");
+                yield return ("logits", Last, vocab, "vocab_size");
+                break;
+            case ModelHead.ObjectDetection:
+                // DETR: logits [batch, num_queries, num_labels + 1 ("no object")], pred_boxes [batch, num_queries, 4]
+                yield return ("logits", Last, c.NumLabels + 1, labelsKey + " (+1 for \"no object\")");
+                if (c.Get<long?>("num_queries") is long queries)
+                {
+                    yield return ("logits", 1, queries, "num_queries");
+                    yield return ("pred_boxes", 1, queries, "num_queries");
+                }
                 break;
             case ModelHead.Base:
                 string key = c is DistilBertConfig ? "dim" : "hidden_size";
-                if (c.Get<long?>(key) is long hidden) yield return ("last_hidden_state", hidden, key);
+                if (c.Get<long?>(key) is long hidden) yield return ("last_hidden_state", Last, hidden, key);
                 break;
         }
     }
 
-    private void CheckWidth(string output, long found, long expected, string key)
+    private static int? Axis(int axis, int rank) => axis == Last ? (rank > 0 ? rank - 1 : null) : axis < rank ? axis : null;
+
+    private void CheckDimension(string output, int axis, long found, long expected, string key)
     {
         if (found != expected)
             throw new ConfigException(Config.Source, key,
-                $"config.json gives {expected} but the ONNX graph '{Model.ModelPath}' outputs {output} with last dimension {found}; " +
+                $"config.json gives {expected} but the ONNX graph '{Model.ModelPath}' outputs {output} with " +
+                $"{(axis == Last ? "last dimension" : $"dimension {axis} of")} {found}; " +
                 "the config and the export must come from the same model.");
     }
 
+    /// <summary>Feeds pixel_mask when the graph takes one (the padded batch's, or ones); a padded batch needs a graph
+    /// that takes it.</summary>
     public NamedTensors RunPixels(PixelValues pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        if (pixels.PixelMask is not null)
-            throw new NotSupportedException("A padded batch with a pixel_mask runs on libtorch only (ONNX exports here take pixel_values alone): use batch_size 1 on ONNX Runtime.");
-        return Model.RunPixels(pixels.Data, pixels.Shape);
+        return CheckDimensions(Model.RunPixels(pixels.Data, pixels.Shape, pixels.PixelMask));
     }
 
     public void Dispose() => Model.Dispose();

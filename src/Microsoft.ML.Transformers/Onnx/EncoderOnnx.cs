@@ -5,8 +5,9 @@ using DataType = Microsoft.ML.Transformers.Onnx.OnnxFields.DataType;
 namespace Microsoft.ML.Transformers.Onnx;
 
 /// <summary>
-/// Writes the layers of the encoder families (BERT, RoBERTa, DistilBERT) into an <see cref="OnnxGraph"/>, reading the
-/// weights by their checkpoint keys. Each layer has a portable form (standard ONNX opset 17 operators, the default) and,
+/// Writes the layers of the encoder families (BERT, RoBERTa, DistilBERT; and the linear, norm, activation and attention
+/// layers the vision models share with them, see <see cref="VisionOnnx"/>) into an <see cref="OnnxGraph"/>, reading the
+/// weights (parameters and persistent buffers) by their checkpoint keys. Each layer has a portable form (standard ONNX opset 17 operators, the default) and,
 /// with <see cref="OnnxExportOptions.Fuse"/>, ONNX Runtime's com.microsoft contrib operator where its semantics are
 /// the model's (each method says which and why). With <see cref="Quantized"/>, linear layers are dynamic int8.
 /// </summary>
@@ -24,6 +25,8 @@ internal sealed class EncoderOnnx
         Quantized = quantized;
         _weights = new(StringComparer.Ordinal);
         foreach (var (name, p) in model.named_parameters()) _weights.TryAdd(name, p);
+        // Persistent buffers are checkpoint tensors too: BatchNorm running statistics, Swin's relative position index.
+        foreach (var (name, b) in model.named_buffers(include_nonpersistent: false)) _weights.TryAdd(name, b);
     }
 
     public PreTrainedModel Model { get; }
@@ -200,35 +203,60 @@ internal sealed class EncoderOnnx
     /// </summary>
     public string SelfAttention(string x, string[] qkv, long heads, long hidden, string mask)
     {
-        long headDim = hidden / heads;
-        string W(int i) => qkv[i] + ".weight";
-        Tensor CatWeights() => cat(qkv.Select(p => Weight(p + ".weight")).ToArray(), 0);
-        string bias = Init(qkv[0] + ".bias", "qkv", _ => cat(qkv.Select(p => Weight(p + ".bias")).ToArray(), 0));
         if (Fuse && !Quantized)
         {
-            string weights = Init(W(0), "qkvT", _ => CatWeights().t());
-            return Graph.MsNode("Attention", [x, weights, bias, Int32Mask(mask)], OnnxAttr.Int("num_heads", heads));
+            string weights = Init(qkv[0] + ".weight", "qkvT", _ => QkvWeights(qkv).t());
+            return Graph.MsNode("Attention", [x, weights, QkvBias(qkv)!, Int32Mask(mask)], OnnxAttr.Int("num_heads", heads));
         }
+        var parts = ProjectQkv(x, qkv);
+        if (Fuse)
+            return Graph.MsNode("MultiHeadAttention", [parts[0], parts[1], parts[2], null, Int32Mask(mask)], OnnxAttr.Int("num_heads", heads));
+        return ScaledDotProduct(parts, heads, hidden, scores => Graph.Node("Add", [scores, AdditiveMask(mask)]));
+    }
+
+    /// <summary>
+    /// Portable multi-head self-attention of x [N, S, H] whose scores [N, heads, S, S] go through
+    /// <paramref name="biasScores"/> before the softmax (a relative position bias, a window mask): the attention of
+    /// vision transformers, which have no fused ONNX Runtime operator with these semantics. Returns [N, S, H].
+    /// </summary>
+    public string BiasedSelfAttention(string x, string[] qkv, long heads, long hidden, Func<string, string> biasScores) =>
+        ScaledDotProduct(ProjectQkv(x, qkv), heads, hidden, biasScores);
+
+    private Tensor QkvWeights(string[] qkv) => cat(qkv.Select(p => Weight(p + ".weight")).ToArray(), 0);
+
+    /// <summary>The concatenated q/k/v biases (null when the projections have none).</summary>
+    private string? QkvBias(string[] qkv) => HasWeight(qkv[0] + ".bias")
+        ? Init(qkv[0] + ".bias", "qkv", _ => cat(qkv.Select(p => Weight(p + ".bias")).ToArray(), 0))
+        : null;
+
+    /// <summary>One MatMul (or DynamicQuantizeMatMul) over the concatenated q/k/v weights, split into q, k, v.</summary>
+    private string[] ProjectQkv(string x, string[] qkv)
+    {
+        string? bias = QkvBias(qkv);
         string projected;
         if (Quantized)
         {
-            var (q, scale, zero) = QuantizedWeight(W(0) + ".qkv", CatWeights);
+            var (q, scale, zero) = QuantizedWeight(qkv[0] + ".weight.qkv", () => QkvWeights(qkv));
             projected = Graph.MsNode("DynamicQuantizeMatMul", [x, q, scale, zero, bias]);
         }
         else
         {
-            projected = Graph.Node("Add", [Graph.Node("MatMul", [x, Init(W(0), "qkvT", _ => CatWeights().t())]), bias]);
+            projected = Graph.Node("MatMul", [x, Init(qkv[0] + ".weight", "qkvT", _ => QkvWeights(qkv).t())]);
+            if (bias is not null) projected = Graph.Node("Add", [projected, bias]);
         }
-        var parts = Graph.NodeN("Split", [projected], 3, null, OnnxAttr.Int("axis", -1));
-        if (Fuse)
-            return Graph.MsNode("MultiHeadAttention", [parts[0], parts[1], parts[2], null, Int32Mask(mask)], OnnxAttr.Int("num_heads", heads));
+        return Graph.NodeN("Split", [projected], 3, null, OnnxAttr.Int("axis", -1));
+    }
 
+    /// <summary>softmax(biasScores(q k^T / sqrt(d))) v over heads, back to [N, S, H].</summary>
+    private string ScaledDotProduct(string[] qkv, long heads, long hidden, Func<string, string> biasScores)
+    {
+        long headDim = hidden / heads;
         string Heads(string t) => Graph.Node("Reshape", [t, Graph.Ints([0, 0, heads, headDim])]);
-        var qh = Graph.Node("Transpose", [Heads(parts[0])], OnnxAttr.Ints("perm", 0, 2, 1, 3));
-        var kh = Graph.Node("Transpose", [Heads(parts[1])], OnnxAttr.Ints("perm", 0, 2, 3, 1));
-        var vh = Graph.Node("Transpose", [Heads(parts[2])], OnnxAttr.Ints("perm", 0, 2, 1, 3));
+        var qh = Graph.Node("Transpose", [Heads(qkv[0])], OnnxAttr.Ints("perm", 0, 2, 1, 3));
+        var kh = Graph.Node("Transpose", [Heads(qkv[1])], OnnxAttr.Ints("perm", 0, 2, 3, 1));
+        var vh = Graph.Node("Transpose", [Heads(qkv[2])], OnnxAttr.Ints("perm", 0, 2, 1, 3));
         var scores = Graph.Node("Div", [Graph.Node("MatMul", [qh, kh]), Graph.Float(MathF.Sqrt(headDim))]);
-        var probs = Graph.Node("Softmax", [Graph.Node("Add", [scores, AdditiveMask(mask)])], OnnxAttr.Int("axis", -1));
+        var probs = Graph.Node("Softmax", [biasScores(scores)], OnnxAttr.Int("axis", -1));
         var context = Graph.Node("Transpose", [Graph.Node("MatMul", [probs, vh])], OnnxAttr.Ints("perm", 0, 2, 1, 3));
         return Graph.Node("Reshape", [context, Graph.Ints([0, 0, hidden])]);
     }

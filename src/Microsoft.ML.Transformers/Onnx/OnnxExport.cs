@@ -1,6 +1,9 @@
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Models.Bert;
+using Microsoft.ML.Transformers.Models.ConvNext;
 using Microsoft.ML.Transformers.Models.DistilBert;
+using Microsoft.ML.Transformers.Models.ResNet;
+using Microsoft.ML.Transformers.Models.Swin;
 using Microsoft.ML.Transformers.SafeTensors;
 
 namespace Microsoft.ML.Transformers.Onnx;
@@ -21,8 +24,12 @@ public sealed record OnnxExportOptions
     /// graph; protobuf cannot hold more than 2 GiB. Lower it to force external data.</summary>
     public long ExternalDataThreshold { get; init; } = 2_000_000_000;
 
-    /// <summary>Folder to copy the tokenizer files from; null: the folder the model was loaded from, if any.</summary>
+    /// <summary>Folder to copy the tokenizer files (text models) and preprocessor_config.json (vision models) from; null:
+    /// the folder the model was loaded from, if any.</summary>
     public string? TokenizerFolder { get; init; }
+
+    /// <summary>Called with each graph file's (staged) path once it is written; tests inject failures midway here.</summary>
+    internal Action<string>? GraphWritten { get; init; }
 }
 
 /// <summary>What <see cref="OnnxExport.ExportOnnx"/> wrote.</summary>
@@ -32,8 +39,11 @@ public sealed record OnnxExportResult(string Folder, string ModelPath, string? Q
 /// <summary>
 /// Writes a model as an ONNX graph of our own (opset 17), from its config and weights, in the Transformers.js /
 /// Optimum layout: <c>{folder}/onnx/model.onnx</c> (and <c>model_quantized.onnx</c>), config.json and the tokenizer
-/// files beside it. Inputs input_ids, attention_mask and, for BERT, token_type_ids (int64, dynamic batch_size and
-/// sequence_length); outputs last_hidden_state, logits, or start_logits and end_logits, as Optimum names them.
+/// files or preprocessor_config.json beside it. Text models: inputs input_ids, attention_mask and, for BERT,
+/// token_type_ids (int64, dynamic batch_size and sequence_length); outputs last_hidden_state, logits, or start_logits and
+/// end_logits, as Optimum names them. Vision models (ResNet, ConvNeXt, Swin): input pixel_values (see
+/// <see cref="VisionOnnx"/>). The export is all-or-nothing for the folder (<see cref="AtomicFolder"/>): a failure
+/// midway, or a killed process, leaves the folder as it was.
 /// </summary>
 public static class OnnxExport
 {
@@ -41,14 +51,21 @@ public static class OnnxExport
 
     private static readonly Dictionary<Type, Action<PreTrainedModel, EncoderOnnx>> s_writers = new();
 
-    /// <summary>Tokenizer files Transformers.js and our pipelines read, copied when present.</summary>
-    private static readonly string[] s_tokenizerFiles =
-        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json"];
+    /// <summary>Tokenizer and image processor files Transformers.js and our pipelines read, copied when present.</summary>
+    private static readonly string[] s_processorFiles =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json",
+         "preprocessor_config.json"];
+
+    /// <summary>What an export writes into onnx/: an earlier export's files of these names that this one does not write are removed.</summary>
+    private static readonly string[] s_onnxFiles = ["model.onnx", "model.onnx_data", "model_quantized.onnx", "model_quantized.onnx_data"];
 
     static OnnxExport()
     {
         BertOnnx.Register();
         DistilBertOnnx.Register();
+        ResNetOnnx.Register();
+        ConvNextOnnx.Register();
+        SwinOnnx.Register();
     }
 
     internal static void Register<TModel>(Action<TModel, EncoderOnnx> write) where TModel : PreTrainedModel
@@ -80,31 +97,29 @@ public static class OnnxExport
         if (options.TokenizerFolder is not null && !Directory.Exists(options.TokenizerFolder))
             throw new DirectoryNotFoundException($"OnnxExportOptions.TokenizerFolder '{options.TokenizerFolder}' was not found.");
 
-        string onnxDir = Path.Combine(folder, "onnx");
-        Directory.CreateDirectory(onnxDir);
         using var lease = model.Use();
-        var (modelPath, inputs, outputs) = WriteGraph(model, write, Path.Combine(onnxDir, "model.onnx"), options, quantized: false);
-        string? quantizedPath = options.Quantize
-            ? WriteGraph(model, write, Path.Combine(onnxDir, "model_quantized.onnx"), options, quantized: true).path
-            : null;
+        using var save = AtomicFolder.Begin(folder);
+        Directory.CreateDirectory(save.PathOf("onnx"));
+        var (_, inputs, outputs) = WriteGraph(model, write, save.PathOf(Path.Combine("onnx", "model.onnx")), options, quantized: false);
+        if (options.Quantize) WriteGraph(model, write, save.PathOf(Path.Combine("onnx", "model_quantized.onnx")), options, quantized: true);
 
-        model.Config.SavePretrained(folder);
+        model.Config.SavePretrained(save.Staging);
         var copied = new List<string>();
         if (tokenizerFolder.Length > 0 && Directory.Exists(tokenizerFolder) && !SamePath(tokenizerFolder, folder))
         {
-            foreach (var name in s_tokenizerFiles)
+            foreach (var name in s_processorFiles)
             {
                 string source = Path.Combine(tokenizerFolder, name);
                 if (!File.Exists(source)) continue;
-                AtomicFile.Write(Path.Combine(folder, name), target =>
-                {
-                    using var input = File.OpenRead(source);
-                    input.CopyTo(target);
-                });
+                File.Copy(source, save.PathOf(name));
                 copied.Add(name);
             }
         }
-        return new OnnxExportResult(folder, modelPath, quantizedPath, inputs, outputs, copied);
+        foreach (var name in s_onnxFiles) save.RemoveStale(Path.Combine("onnx", name));
+        save.Commit();
+        string onnxDir = Path.Combine(folder, "onnx");
+        return new OnnxExportResult(folder, Path.Combine(onnxDir, "model.onnx"), options.Quantize ? Path.Combine(onnxDir, "model_quantized.onnx") : null,
+            inputs, outputs, copied);
     }
 
     private static (string path, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs) WriteGraph(
@@ -120,6 +135,7 @@ public static class OnnxExport
             ["fused"] = options.Fuse ? "true" : "false",
             ["quantized"] = quantized ? "dynamic int8 (DynamicQuantizeMatMul, per-column symmetric weights)" : "false",
         });
+        options.GraphWritten?.Invoke(path);
         return (path, graph.InputNames, graph.OutputNames);
     }
 

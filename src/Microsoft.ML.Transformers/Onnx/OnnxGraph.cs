@@ -27,9 +27,12 @@ internal readonly record struct OnnxAttr(string Name, object Value)
     }
 }
 
-/// <summary>A dimension of a graph input or output: a fixed size or a named dynamic axis.</summary>
+/// <summary>A dimension of a graph input or output: a fixed size, a named dynamic axis, or <see cref="Unknown"/>.</summary>
 internal readonly record struct OnnxDim(long Value, string? Param)
 {
+    /// <summary>A size the graph computes (a feature map's height): neither a value nor a name.</summary>
+    public static readonly OnnxDim Unknown = new(-1, null);
+
     public static implicit operator OnnxDim(long v) => new(v, null);
     public static implicit operator OnnxDim(string p) => new(0, p);
 }
@@ -113,7 +116,8 @@ internal sealed class OnnxGraph : IDisposable
     {
         var shape = new ProtoMessage();
         foreach (var d in dims)
-            shape.Message(F.Shape.Dim, d.Param is null ? new ProtoMessage().Int(F.Dim.Value, d.Value) : new ProtoMessage().String(F.Dim.Param, d.Param));
+            shape.Message(F.Shape.Dim, d.Param is not null ? new ProtoMessage().String(F.Dim.Param, d.Param)
+                : d.Value >= 0 ? new ProtoMessage().Int(F.Dim.Value, d.Value) : new ProtoMessage());
         var tensorType = new ProtoMessage().Int(F.TensorType.ElemType, (int)type).Message(F.TensorType.Shape, shape);
         return new ProtoMessage().String(F.ValueInfo.Name, name).Message(F.ValueInfo.Type, new ProtoMessage().Message(F.TypeProto.TensorType, tensorType));
     }

@@ -120,12 +120,24 @@ public sealed partial class OnnxModel
     // anything else is refused when it is opened, not at its first run.
     private void CheckInputs()
     {
-        // A vision export (Optimum / Transformers.js layout): one float input pixel_values [batch, channels, height, width].
-        if (inputNames.Length == 1 && InputMetadata.TryGetValue(PixelValues, out var pixels))
+        // A vision export (Optimum / Transformers.js layout): a float input pixel_values [batch, channels, height, width],
+        // and for DETR an int64 pixel_mask [batch, height, width].
+        if (InputMetadata.TryGetValue(PixelValues, out var pixels))
         {
             if (!pixels.IsTensor || (TensorElementType)pixels.ElementDataType != TensorElementType.Float || pixels.Dimensions.Length != 4)
                 throw new NotSupportedException($"ONNX model '{ModelPath}' expects input {Describe(PixelValues, pixels)}, but OnnxModel feeds " +
                     $"{PixelValues} as Float [batch, channels, height, width].");
+            foreach (string name in inputNames)
+            {
+                if (name == PixelValues) continue;
+                NodeMetadata node = InputMetadata[name];
+                if (name != PixelMask)
+                    throw new NotSupportedException($"ONNX model '{ModelPath}' takes input {Describe(name, node)}, which OnnxModel cannot fill " +
+                        $"(a vision export gets {PixelValues} and, when it declares one, {PixelMask}); run it with ONNX Runtime's InferenceSession directly.");
+                if (!node.IsTensor || (TensorElementType)node.ElementDataType != TensorElementType.Int64 || node.Dimensions.Length != 3)
+                    throw new NotSupportedException($"ONNX model '{ModelPath}' expects input {Describe(name, node)}, but OnnxModel feeds " +
+                        $"{PixelMask} as Int64 [batch, height, width].");
+            }
             return;
         }
         if (!InputMetadata.ContainsKey(InputIds))

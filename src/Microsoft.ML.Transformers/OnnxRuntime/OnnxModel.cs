@@ -25,6 +25,7 @@ public sealed partial class OnnxModel : IDisposable
     public const string AttentionMask = "attention_mask";
     public const string TokenTypeIds = "token_type_ids";
     public const string PixelValues = "pixel_values";
+    public const string PixelMask = "pixel_mask";
 
     private readonly InferenceSession session;
     private readonly RunOptions runOptions; // shared by every run; Dispose sets its Terminate flag
@@ -120,9 +121,18 @@ public sealed partial class OnnxModel : IDisposable
     /// <summary>Whether the graph is a vision export taking pixel_values.</summary>
     public bool TakesPixelValues => InputMetadata.ContainsKey(PixelValues);
 
+    /// <summary>Whether the vision export also takes pixel_mask [batch, height, width] (DETR's, as Optimum exports it).</summary>
+    public bool TakesPixelMask => InputMetadata.ContainsKey(PixelMask);
+
     /// <summary>Runs a vision export on pixel_values: float32 [batch, channels, height, width], row-major, read in place
-    /// (pinned for the run, never written). <paramref name="outputNames"/> picks outputs (all when null).</summary>
-    public NamedTensors RunPixels(float[] pixelValues, long[] shape, IReadOnlyList<string>? outputNames = null)
+    /// (pinned for the run, never written). <paramref name="outputNames"/> picks outputs (all when null). A graph that
+    /// also takes pixel_mask gets ones (no padding).</summary>
+    public NamedTensors RunPixels(float[] pixelValues, long[] shape, IReadOnlyList<string>? outputNames = null) =>
+        RunPixels(pixelValues, shape, null, outputNames);
+
+    /// <summary>The same with the pixel_mask of a padded batch: int64 [batch, height, width], 1 on an image and 0 on its
+    /// padding. A graph without a pixel_mask input takes only a mask of ones (an unpadded batch); a null mask means ones.</summary>
+    public NamedTensors RunPixels(float[] pixelValues, long[] shape, long[]? pixelMask, IReadOnlyList<string>? outputNames = null)
     {
         ArgumentNullException.ThrowIfNull(pixelValues);
         ArgumentNullException.ThrowIfNull(shape);
@@ -130,33 +140,73 @@ public sealed partial class OnnxModel : IDisposable
             throw new NotSupportedException($"ONNX model '{ModelPath}' has no '{PixelValues}' input (its inputs: {DescribeInputs()}).");
         if (shape.Length != 4 || shape.Aggregate(1L, (a, b) => a * b) != pixelValues.Length)
             throw new ArgumentException($"{PixelValues} needs a [batch, channels, height, width] shape matching its {pixelValues.Length} values; got [{string.Join(", ", shape)}].", nameof(shape));
+        long[] maskShape = [shape[0], shape[2], shape[3]];
+        if (pixelMask is not null)
+        {
+            if (pixelMask.Length != maskShape[0] * maskShape[1] * maskShape[2])
+                throw new ArgumentException($"{PixelMask} holds {pixelMask.Length} values but batch x height x width is {TensorElementTypes.Format(maskShape)}.", nameof(pixelMask));
+            CheckPixelMask(pixelMask, maskShape);
+            if (Array.IndexOf(pixelMask, 0L) < 0) pixelMask = null; // ones: no padding
+        }
+        if (pixelMask is not null && !TakesPixelMask)
+            throw new NotSupportedException($"The batch is padded (its {PixelMask} has zeros) but ONNX model '{ModelPath}' takes no " +
+                $"{PixelMask} (its inputs: {DescribeInputs()}): run its images one at a time (batch_size 1) or export the model with a {PixelMask} input.");
+        if (TakesPixelMask)
+        {
+            // Optimum's DetrOnnxConfig makes only the batch of pixel_mask dynamic, so its height and width are the export's
+            // (Transformers.js feeds ones [batch, 64, 64]). DETR resizes the mask to its feature map, so ones of any size
+            // mean "no padding"; a padded mask must have the image's size.
+            int[] dims = InputMetadata[PixelMask].Dimensions;
+            if (pixelMask is null)
+                for (int d = 1; d < 3; d++)
+                    if (dims[d] >= 0) maskShape[d] = dims[d];
+            if (pixelMask is not null && (dims[1] >= 0 && dims[1] != maskShape[1] || dims[2] >= 0 && dims[2] != maskShape[2]))
+                throw new NotSupportedException($"ONNX model '{ModelPath}' takes {Describe(PixelMask, InputMetadata[PixelMask])}, a fixed size, " +
+                    $"so it cannot take the {TensorElementTypes.Format(maskShape)} mask of a padded batch: run its images one at a time " +
+                    "(batch_size 1) or export pixel_mask with dynamic height and width.");
+        }
         IReadOnlyList<string> outputs = outputNames is null ? OutputNames : CheckOutputNames(outputNames);
+        string[] names = TakesPixelMask ? [PixelValues, PixelMask] : [PixelValues];
         Enter();
-        OrtValue? value = null;
+        var values = new List<OrtValue>(2);
         try
         {
-            value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues.AsMemory(), shape);
-            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [PixelValues], [value], outputs);
-            var tensors = new NamedTensor[outputs.Count];
-            int i = 0;
-            foreach (OrtValue r in results)
+            values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixelValues.AsMemory(), shape));
+            if (TakesPixelMask)
             {
-                tensors[i] = ToNamedTensor(outputs[i], r);
-                i++;
+                long[] mask = pixelMask ?? Ones(maskShape[0] * maskShape[1] * maskShape[2]);
+                values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(), maskShape));
             }
-            return new NamedTensors(tensors);
+            return RunSession(names, values, outputs);
         }
         catch (OrtException e)
         {
-            if (Volatile.Read(ref disposed))
-                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
-            throw new OnnxModelException(ModelPath, $"ONNX Runtime failed running '{ModelPath}' on {PixelValues} [{string.Join(", ", shape)}]: {e.Message}", e);
+            throw RunFailed(e, $"{PixelValues} {TensorElementTypes.Format(shape)}" +
+                $"{(TakesPixelMask ? $", {PixelMask} {TensorElementTypes.Format(maskShape)}{(pixelMask is null ? " (ones)" : "")}" : "")}");
         }
         finally
         {
-            value?.Dispose();
+            foreach (OrtValue v in values) v.Dispose();
             Exit();
         }
+    }
+
+    private static long[] Ones(long count)
+    {
+        var ones = new long[count];
+        Array.Fill(ones, 1L);
+        return ones;
+    }
+
+    // Like attention_mask: a value other than 0 or 1 would weight the image's positions instead of masking them.
+    private static void CheckPixelMask(long[] mask, long[] shape)
+    {
+        for (int i = 0; i < mask.Length; i++)
+            if ((ulong)mask[i] > 1)
+            {
+                long plane = shape[1] * shape[2];
+                throw new ArgumentException($"{PixelMask}[{i / plane}, {i % plane / shape[2]}, {i % shape[2]}] is {mask[i]}: expected 0 (padding) or 1 (image).", PixelMask);
+            }
     }
 
     private NamedTensors RunCore(long[] shape, Memory<long> ids, Memory<long> mask, Memory<long>? types, IReadOnlyList<string>? outputNames)
@@ -184,22 +234,11 @@ public sealed partial class OnnxModel : IDisposable
                 };
                 values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape));
             }
-            using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, inputNames, values, outputs);
-            var tensors = new NamedTensor[outputs.Count];
-            int i = 0;
-            foreach (OrtValue value in results)
-            {
-                tensors[i] = ToNamedTensor(outputs[i], value);
-                i++;
-            }
-            return new NamedTensors(tensors);
+            return RunSession(inputNames, values, outputs);
         }
         catch (OrtException e)
         {
-            if (Volatile.Read(ref disposed))
-                throw new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e);
-            throw new OnnxModelException(ModelPath,
-                $"ONNX Runtime failed running '{ModelPath}' on {DescribeFeed(shape, types is not null)}: {e.Message}", e);
+            throw RunFailed(e, DescribeFeed(shape, types is not null));
         }
         finally
         {
@@ -207,6 +246,25 @@ public sealed partial class OnnxModel : IDisposable
             Exit();
         }
     }
+
+    /// <summary>One session run, its outputs copied into managed tensors.</summary>
+    private NamedTensors RunSession(IReadOnlyList<string> names, IReadOnlyList<OrtValue> values, IReadOnlyList<string> outputs)
+    {
+        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, names, values, outputs);
+        var tensors = new NamedTensor[outputs.Count];
+        int i = 0;
+        foreach (OrtValue value in results)
+        {
+            tensors[i] = ToNamedTensor(outputs[i], value);
+            i++;
+        }
+        return new NamedTensors(tensors);
+    }
+
+    /// <summary>A failed run: ObjectDisposedException when Dispose stopped it, else the file and what it was fed.</summary>
+    private Exception RunFailed(OrtException e, string feed) => Volatile.Read(ref disposed)
+        ? new ObjectDisposedException($"OnnxModel '{ModelPath}' was disposed while this run was in flight ({e.Message}).", e)
+        : new OnnxModelException(ModelPath, $"ONNX Runtime failed running '{ModelPath}' on {feed}: {e.Message}", e);
 
     private void Enter()
     {

@@ -79,7 +79,8 @@ internal sealed class AtomicFolder : IDisposable
     }
 
     /// <summary>At commit, deletes the target's files matching <paramref name="pattern"/> (a file name pattern of the
-    /// top level, e.g. <c>model-*-of-*.safetensors</c>) that this save does not write.</summary>
+    /// top level, e.g. <c>model-*-of-*.safetensors</c>, or of a subfolder, <c>onnx/model.onnx_data</c>) that this save
+    /// does not write.</summary>
     public void RemoveStale(string pattern) => _removePatterns.Add(pattern);
 
     /// <summary>At commit, deletes every file of the target that this save does not write (the folder is replaced).</summary>
@@ -109,7 +110,7 @@ internal sealed class AtomicFolder : IDisposable
         var written = new HashSet<string>(puts, StringComparer.Ordinal);
         var stale = (_replaceAll
                 ? Directory.EnumerateFiles(Target, "*", SearchOption.AllDirectories).Where(f => !f.StartsWith(_work, StringComparison.Ordinal))
-                : _removePatterns.SelectMany(p => Directory.EnumerateFiles(Target, p)))
+                : _removePatterns.SelectMany(StaleMatches))
             .Select(f => Path.GetRelativePath(Target, f))
             .Where(f => !written.Contains(f) && !IsWorkEntry(f))
             .Distinct().Order(StringComparer.Ordinal).ToList();
@@ -121,6 +122,12 @@ internal sealed class AtomicFolder : IDisposable
         AtomicFile.WriteAllBytes(Path.Combine(_work, CommitFile), Encoding.UTF8.GetBytes(journal.ToJsonString()));
         Apply(Target, _work, journal);
         Finish();
+    }
+
+    private IEnumerable<string> StaleMatches(string pattern)
+    {
+        var dir = Path.Combine(Target, Path.GetDirectoryName(pattern) ?? "");
+        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, Path.GetFileName(pattern)) : [];
     }
 
     private static bool IsWorkEntry(string relative) => relative.Split(Path.DirectorySeparatorChar)[0].StartsWith(Marker, StringComparison.Ordinal);

@@ -1,13 +1,16 @@
 using Microsoft.ML.Transformers.Modeling;
+using Microsoft.ML.Transformers.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Transformers.Training;
 
-/// <summary>One tokenized training example (a row of a Hugging Face dataset after the tokenizer's map): ids and at most one kind of label.</summary>
+/// <summary>One training example (a row of a Hugging Face dataset after the tokenizer's or image processor's map): the
+/// input_ids of a text or the pixel_values of an image, and at most one kind of label.</summary>
 public sealed record TrainingExample
 {
-    public required long[] InputIds { get; init; }
+    /// <summary>input_ids (text models); empty for an image example.</summary>
+    public long[] InputIds { get; init; } = [];
     public long[]? AttentionMask { get; init; }
     public long[]? TokenTypeIds { get; init; }
     /// <summary>Class id (single-label sequence classification).</summary>
@@ -16,6 +19,22 @@ public sealed record TrainingExample
     public float[]? LabelValues { get; init; }
     /// <summary>One class id per token (token classification); -100 is ignored by the loss.</summary>
     public long[]? TokenLabels { get; init; }
+    /// <summary>pixel_values of one image, [1, 3, height, width] (what an image processor returns for it); images of
+    /// one batch may differ in size when the collator pads them (<see cref="ImageDataCollator"/>).</summary>
+    public PixelValues? PixelValues { get; init; }
+    /// <summary>Object detection (DETR): the image's class_labels and boxes, as Hugging Face passes labels.</summary>
+    public ObjectDetectionLabels? DetectionLabels { get; init; }
+    /// <summary>Semantic segmentation: one class id per pixel of <see cref="PixelValues"/>, [height, width] row-major;
+    /// the model's loss_ignore_index (255) marks pixels without a label.</summary>
+    public long[]? PixelLabels { get; init; }
+}
+
+/// <summary>One image's object-detection labels (Hugging Face's {"class_labels", "boxes"}): <paramref name="ClassLabels"/>
+/// [N] and <paramref name="Boxes"/> [N * 4], each box (center x, center y, width, height) normalized by the image's
+/// own height and width (what DetrImageProcessor makes of COCO annotations before padding).</summary>
+public sealed record ObjectDetectionLabels(long[] ClassLabels, float[] Boxes)
+{
+    public int Count => ClassLabels.Length;
 }
 
 /// <summary>A collated batch: the model's inputs (tensors owned by the batch) and how many examples it holds.</summary>
@@ -31,6 +50,12 @@ public sealed class TrainingBatch(ModelInputs inputs, int size) : IDisposable
         Inputs.AttentionMask?.Dispose();
         Inputs.TokenTypeIds?.Dispose();
         Inputs.Labels?.Dispose();
+        Inputs.PixelMask?.Dispose();
+        foreach (var t in Inputs.DetectionLabels ?? [])
+        {
+            t.ClassLabels.Dispose();
+            t.Boxes.Dispose();
+        }
     }
 }
 
@@ -50,6 +75,8 @@ public sealed class DataCollatorWithPadding(long padTokenId = 0, int? padToMulti
     public TrainingBatch Collate(IReadOnlyList<TrainingExample> examples, Device device)
     {
         if (examples.Count == 0) throw new ArgumentException("Cannot collate an empty batch.", nameof(examples));
+        if (examples.Any(e => e.PixelValues is not null))
+            throw new ArgumentException($"{nameof(DataCollatorWithPadding)} pads input_ids; these examples hold pixel_values: use {nameof(ImageDataCollator)}.", nameof(examples));
         int b = examples.Count;
         int s = examples.Max(e => e.InputIds.Length);
         if (padToMultipleOf is int m && m > 0 && s % m != 0) s += m - s % m;

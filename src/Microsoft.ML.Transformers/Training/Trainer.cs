@@ -89,7 +89,9 @@ public partial class Trainer
         TrainDataset = trainDataset;
         EvalDataset = evalDataset;
         Tokenizer = tokenizer;
-        DataCollator = dataCollator ?? new DataCollatorWithPadding(tokenizer?.PadTokenId ?? model.Config.PadTokenId ?? 0);
+        DataCollator = dataCollator ?? (model.MainInputName == "pixel_values"
+            ? new ImageDataCollator()
+            : new DataCollatorWithPadding(tokenizer?.PadTokenId ?? model.Config.PadTokenId ?? 0));
         ComputeMetrics = computeMetrics;
         Optimizer = optimizer;
         LrScheduler = lrScheduler;
@@ -353,8 +355,8 @@ public partial class Trainer
         var batch = loader.Batch(batchIndex, order);
         var output = Model.forward(batch.Inputs);
         var loss = output.Loss ?? throw new InvalidOperationException(
-            $"The model did not return a loss from the inputs it received (labels: {(batch.Inputs.Labels is null ? "none" : "given")}). " +
-            "Give every training example a label (Label, LabelValues or TokenLabels).");
+            $"The model did not return a loss from the inputs it received (labels: {(batch.Inputs.Labels is null && batch.Inputs.DetectionLabels is null ? "none" : "given")}). " +
+            "Give every training example a label (Label, LabelValues, TokenLabels, PixelLabels or DetectionLabels).");
         var scaled = loss.div(gradientAccumulationSteps);
         scaled.backward();
         State.NumInputTokensSeen += batch.Inputs.InputIds?.numel() ?? 0; // Hugging Face counts input_ids only (main_input_name)
@@ -519,14 +521,21 @@ public partial class Trainer
         long row = 0;
         foreach (var p in parts)
         {
-            for (long r = 0; r < p.Shape[0]; r++, row++)
+            // Copy the part's innermost rows (last dimension) to where they sit in the padded shape.
+            long inner = rank == 1 ? 1 : p.Shape[^1];
+            var index = new long[rank];
+            for (long src = 0; src < p.Data.Length; src += inner)
             {
-                if (rank == 1) { data[row] = p.Data[r]; continue; }
-                if (rank == 2) { Array.Copy(p.Data, r * p.Shape[1], data, row * rowSize, p.Shape[1]); continue; }
-                // rank 3: [N, S, C] with S padded.
-                long s = p.Shape[1], c = p.Shape[2];
-                for (long i = 0; i < s; i++) Array.Copy(p.Data, (r * s + i) * c, data, row * rowSize + i * shape[2], c);
+                long rest = src / inner, dst = 0;
+                for (int d = rank - 2; d >= 0; d--)
+                {
+                    index[d] = rest % p.Shape[d];
+                    rest /= p.Shape[d];
+                }
+                for (int d = 0; d < rank - 1; d++) dst = dst * shape[d] + (d == 0 ? row + index[0] : index[d]);
+                Array.Copy(p.Data, src, data, rank == 1 ? row + src : dst * shape[^1], inner);
             }
+            row += p.Shape[0];
         }
         return new EvalArray(data, shape);
     }

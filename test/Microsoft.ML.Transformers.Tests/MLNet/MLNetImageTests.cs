@@ -15,7 +15,7 @@ namespace Microsoft.ML.Transformers.Tests.MLNet;
 public class MLNetImageTests
 {
     // no transparency: ML.NET's MLImage keeps premultiplied alpha, Pillow drops alpha unpremultiplied (alpha-50x39.png differs by design)
-    private static readonly string[] Images = ["photo-61x47.jpg", "tall-45x70-gray.jpg"];
+    internal static readonly string[] Images = ["photo-61x47.jpg", "tall-45x70-gray.jpg"];
 
     private static string Model(string name) => TestPaths.Fixture("vision", "models", name);
 
@@ -46,7 +46,7 @@ public class MLNetImageTests
     }
 
     /// <summary>The same images as each kind of column.</summary>
-    private static IEnumerable<(string Kind, IDataView Data)> ImageColumns(MLContext ml)
+    internal static IEnumerable<(string Kind, IDataView Data)> ImageColumns(MLContext ml)
     {
         var paths = Images.Select(ImageProcessorTests.Image).ToList();
         yield return ("path", ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { Image = p }).ToList()));

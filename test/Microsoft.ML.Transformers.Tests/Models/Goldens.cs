@@ -16,6 +16,9 @@ internal sealed class Goldens : IDisposable
 
     public IEnumerable<string> Keys => _file.Keys;
 
+    /// <summary>The file's __metadata__ (a generator's arguments, for instance).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _file.Metadata;
+
     public Tensor Tensor(string key)
     {
         var info = _file.Get(key);

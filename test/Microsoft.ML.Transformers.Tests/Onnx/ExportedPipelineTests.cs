@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.Onnx;
@@ -71,23 +70,10 @@ public class ExportedPipelineTests
     [TestMethod]
     public void TransformersJsRunsTheExports()
     {
-        string tjs = Path.Combine(TestPaths.RepoRoot, "artifacts", "oracles", "node_modules", "@huggingface", "transformers");
-        if (!Directory.Exists(tjs)) Assert.Inconclusive("Transformers.js is not installed (eng/install-deps.sh --oracles).");
         string root = s_exports.Value;
         string outDir = Path.Combine(root, "_goldens");
         Directory.CreateDirectory(outDir);
-        var psi = new ProcessStartInfo("node", [Path.Combine(TestPaths.Fixtures, "pipelines", "make_goldens.mjs"), "--models", root, "--out", outDir])
-        { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { Assert.Inconclusive("node is not installed."); return; }
-        using (p)
-        {
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.AreEqual(0, p.ExitCode, stdout + stderr.Result);
-        }
+        TransformersJsOracle.Run(Path.Combine(TestPaths.Fixtures, "pipelines", "make_goldens.mjs"), "--models", root, "--out", outDir);
         foreach (var task in s_tasks)
         {
             var expected = JsonNode.Parse(File.ReadAllText(TestPaths.Fixture("pipelines", "goldens", task + ".json")))!["cases"]!;

@@ -212,11 +212,12 @@ public class OnnxExportTests
     [TestMethod]
     public void UnsupportedModelFailsClearlyAndWritesNothing()
     {
-        using var model = ModelRegistries.ImageClassification.FromPretrained(TestPaths.Fixture("vision", "models", "resnet-basic"));
+        using var model = ModelRegistries.ObjectDetection.FromPretrained(TestPaths.Fixture("vision", "models", "detr"));
         using var dir = new TempFolder();
         string target = Path.Combine(dir.Path, "out");
         var e = Assert.ThrowsExactly<NotSupportedException>(() => model.ExportOnnx(target));
-        StringAssert.Contains(e.Message, "ResNetForImageClassification");
+        StringAssert.Contains(e.Message, "DetrForObjectDetection");
+        StringAssert.Contains(e.Message, "SwinForImageClassification");
         StringAssert.Contains(e.Message, "BertForSequenceClassification");
         Assert.IsFalse(Directory.Exists(target));
     }

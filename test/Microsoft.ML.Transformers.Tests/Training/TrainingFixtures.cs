@@ -15,10 +15,12 @@ internal static class TrainingFixtures
     }
 
     /// <summary>A copy of test/fixtures/models/{caseName} whose config.json has every dropout at 0.</summary>
-    public static string NoDropoutCopy(string caseName)
+    public static string NoDropoutCopy(string caseName) => NoDropoutCopyOf(TestPaths.Fixture("models", caseName));
+
+    /// <summary>A copy of the checkpoint folder <paramref name="src"/> whose config.json has every dropout at 0.</summary>
+    public static string NoDropoutCopyOf(string src)
     {
-        var src = TestPaths.Fixture("models", caseName);
-        var dst = TempDir(caseName);
+        var dst = TempDir(Path.GetFileName(src));
         foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dst, Path.GetFileName(f)));
         var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!.AsObject();
         foreach (var key in new[] { "hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout", "seq_classif_dropout" })

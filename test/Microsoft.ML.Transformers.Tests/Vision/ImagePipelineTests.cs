@@ -13,7 +13,7 @@ namespace Microsoft.ML.Transformers.Tests.Vision;
 public class ImagePipelineTests
 {
     private static string Model(string name) => TestPaths.Fixture("vision", "models", name);
-    private static readonly string[] Images = ["photo-61x47.jpg", "alpha-50x39.png", "tall-45x70-gray.jpg"];
+    internal static readonly string[] Images = ["photo-61x47.jpg", "alpha-50x39.png", "tall-45x70-gray.jpg"];
 
     [TestMethod]
     [DataRow("resnet-basic", Engine.LibTorch)]
@@ -24,9 +24,12 @@ public class ImagePipelineTests
     [DataRow("resnet-bottleneck", Engine.OnnxRuntime)]
     [DataRow("convnext", Engine.OnnxRuntime)]
     [DataRow("swin", Engine.OnnxRuntime)]
-    public void ClassificationScoresEqualTorchvision(string name, Engine engine)
+    public void ClassificationScoresEqualTorchvision(string name, Engine engine) => AssertClassificationGoldens(name, Model(name), engine);
+
+    /// <summary>The image-classification pipeline on <paramref name="folder"/> gives the torchvision goldens of fixture <paramref name="name"/>.</summary>
+    internal static void AssertClassificationGoldens(string name, string folder, Engine engine)
     {
-        using var pipe = ImageClassificationPipeline.FromPretrained(Model(name), engine: engine);
+        using var pipe = ImageClassificationPipeline.FromPretrained(folder, engine: engine);
         Assert.AreEqual(engine, pipe.Engine);
         using var g = new Goldens($"vision-{name}");
         var inputs = Images.Select(i => (ImageInput)ImageProcessorTests.Image(i)).ToList();
@@ -62,9 +65,12 @@ public class ImagePipelineTests
     [DataRow("convnext", Engine.LibTorch)]
     [DataRow("resnet-bottleneck", Engine.OnnxRuntime)]
     [DataRow("convnext", Engine.OnnxRuntime)]
-    public void FeatureExtractionEqualsTorchvision(string name, Engine engine)
+    public void FeatureExtractionEqualsTorchvision(string name, Engine engine) => AssertFeatureGoldens(name, Model(name), engine);
+
+    /// <summary>The image-feature-extraction pipeline on <paramref name="folder"/> gives the torchvision goldens of fixture <paramref name="name"/>.</summary>
+    internal static void AssertFeatureGoldens(string name, string folder, Engine engine)
     {
-        using var pipe = ImageFeatureExtractionPipeline.FromPretrained(Model(name), engine: engine);
+        using var pipe = ImageFeatureExtractionPipeline.FromPretrained(folder, engine: engine);
         Assert.AreEqual(engine, pipe.Engine);
         using var g = new Goldens($"vision-{name}");
         using var scope = NewDisposeScope();

@@ -100,21 +100,9 @@ public class UperNetTests
     [TestMethod]
     public void HeadOnAUserRegisteredBackbone()
     {
-        // The backbone BackboneHeadConfigTests defines outside the library (stem + one stage), under a fresh UperNet.
-        TinyUserBackbone.Register();
-        var config = new UperNetConfig
-        {
-            HiddenSize = 8,
-            PoolScales = [1, 2],
-            UseAuxiliaryHead = false, // it reads a third feature map; this backbone has two
-            BackboneConfig = AutoConfig.FromJsonObject(new JsonObject
-            {
-                ["model_type"] = TinyUserBackboneConfig.Type,
-                ["out_features"] = new JsonArray("stem", "stage1"),
-            }, "test"),
-        };
-        config.NumLabels = 3;
-        using (var model = (UperNetForSemanticSegmentation)AutoModelForSemanticSegmentation.FromConfig(config))
+        // The backbone BackboneHeadConfigTests defines outside the library (stem + one stage), under a fresh UperNet
+        // (trained in UperNetTrainingTests).
+        using (var model = UperNetTrainingTests.Fresh(0, [1, 2]))
         {
             Assert.IsInstanceOfType<TinyUserBackbone>(model.Backbone);
             CollectionAssert.AreEqual(new[] { 4, 8 }, model.Backbone.Channels.ToArray());

@@ -1,6 +1,7 @@
 // Vision forward and pipeline timings on our libtorch or ONNX Runtime path, one JSON object per line (median ms of --runs
 // after --warmup).
 //   VisionBench --model DIR [--engine libtorch|onnx] [--threads 2] [--batches 1,8] [--size 224] [--runs 10] [--warmup 3]
+//   VisionBench --detr DIR [--engine libtorch|onnx] [--size 800] [--threads 2] [--runs 3] [--warmup 1]
 //   VisionBench --pipeline DIR --images DIR_OF_IMAGES [--engine libtorch|onnx] [--threads 2] [--batch 8]
 //       (images/s, decode + preprocess + forward + top-5)
 // ONNX Runtime runs DIR/onnx/model.onnx with --threads intra-op threads.
@@ -49,11 +50,26 @@ if (opts.TryGetValue("pipeline", out var pipeFolder))
 
 if (opts.TryGetValue("detr", out var detrFolder))
 {
-    // DETR forward at --size (default 800) on a square image, batch 1, no pixel_mask (all real pixels).
+    // DETR forward at --size (default 800) on a square image, batch 1, no pixel_mask (all real pixels; ONNX Runtime
+    // gets ones, as Transformers.js feeds them).
     int side = Int("size", 800);
-    using var detr = AutoModelForObjectDetection.FromPretrained(detrFolder);
     using var px = randn([1, 3, side, side], generator: new Generator(1));
     var times = new List<double>();
+    if (onnx)
+    {
+        using var ort = InferenceModel.Load(detrFolder, ModelHead.ObjectDetection, new InferenceModelOptions { Engine = Engine.OnnxRuntime, Onnx = onnxOptions });
+        var pixels = PixelValues.FromTensor(px);
+        for (int r = 0; r < warmup + runs; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            _ = ort.RunPixels(pixels);
+            sw.Stop();
+            if (r >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine($"{{\"model\": \"detr-resnet-50-sized\", \"engine\": \"ours-onnxruntime\", \"batch\": 1, \"size\": {side}, \"threads\": {threads}, \"median_ms\": {Median(times).ToString("F1", CultureInfo.InvariantCulture)}}}");
+        return;
+    }
+    using var detr = AutoModelForObjectDetection.FromPretrained(detrFolder);
     for (int r = 0; r < warmup + runs; r++)
     {
         using var scope = NewDisposeScope();

@@ -53,7 +53,8 @@ public abstract class BackboneHeadConfig : PretrainedConfig
     /// <summary><c>use_pretrained_backbone</c>: load <see cref="Backbone"/>'s weights rather than only its config.</summary>
     public bool? UsePretrainedBackbone { get => Get<bool?>("use_pretrained_backbone"); set => Set("use_pretrained_backbone", value); }
 
-    /// <summary><c>use_timm_backbone</c>: a timm backbone, which this library cannot build (timm has no .NET port).</summary>
+    /// <summary><c>use_timm_backbone</c>: a timm backbone named by <see cref="Backbone"/>. timm has no .NET port: DETR builds
+    /// timm's ResNets itself (<c>TimmResNetBackbone</c>); other heads and timm models are refused.</summary>
     public bool UseTimmBackbone { get => GetOrDefault("use_timm_backbone", false); set => Set("use_timm_backbone", value); }
 
     /// <summary><c>backbone_kwargs</c>: keys set on the config of a backbone loaded through <see cref="Backbone"/>

@@ -5,8 +5,10 @@ namespace Microsoft.ML.Transformers.Configuration;
 /// <summary>
 /// DETR's config (Hugging Face <c>configuration_detr.py</c>; sizes default to facebook/detr-resnet-50). The backbone is
 /// Hugging Face's own (<c>use_timm_backbone</c> false) described by <c>backbone_config</c>, a ResNet returning stage4 by
-/// default. Unlike Hugging Face, a file without <c>use_timm_backbone</c> / <c>use_pretrained_backbone</c> reads them as
-/// false: timm has no .NET port, and no hub is reachable to fetch pretrained backbone weights.
+/// default, or with <c>use_timm_backbone</c> timm's ResNet named by <c>backbone</c> (resnet18/34/50/101, <c>dilation</c>,
+/// <c>backbone_kwargs</c>: see <c>TimmResNetBackbone</c>). Unlike Hugging Face, a file without <c>use_timm_backbone</c> /
+/// <c>use_pretrained_backbone</c> reads them as false, and <c>use_pretrained_backbone</c> fetches nothing (no hub is
+/// reachable): a checkpoint's model.safetensors carries its backbone's weights.
 /// </summary>
 public sealed class DetrConfig : BackboneHeadConfig
 {

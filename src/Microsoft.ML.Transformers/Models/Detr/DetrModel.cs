@@ -7,7 +7,8 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Microsoft.ML.Transformers.Models.Detr;
 
-// DETR as Hugging Face's modeling_detr.py (use_timm_backbone=False): a backbone from backbone_config with frozen batch
+// DETR as Hugging Face's modeling_detr.py: a backbone from backbone_config, or timm's ResNet (TimmResNetBackbone) with
+// use_timm_backbone, with frozen batch
 // norm, a 2-D position embedding of the backbone's last map, a post-norm transformer encoder over the projected map and
 // a decoder over object queries, then a class head (num_labels + "no object") and a 3-layer box MLP.
 
@@ -20,13 +21,14 @@ internal sealed class DetrConvEncoder : nn.Module
 
     public DetrConvEncoder(DetrConfig config) : base(nameof(DetrConvEncoder))
     {
-        model = AutoBackbone.LoadBackbone(config);
+        bool timm = config.UseTimmBackbone;
+        model = timm ? TimmResNetBackbone.Create(config, config.Get<bool?>("dilation") ?? false) : AutoBackbone.LoadBackbone(config);
         register_module("model", model);
         bool resnet = (config.Backbone ?? config.BackboneConfig?.ModelType ?? "").Contains("resnet", StringComparison.Ordinal);
+        string[] trained = timm ? ["layer2", "layer3", "layer4"] : ["stages.1.", "stages.2.", "stages.3."];
         foreach (var (name, p) in model.named_parameters())
         {
-            bool trainedStage = name.Contains("stages.1.", StringComparison.Ordinal) || name.Contains("stages.2.", StringComparison.Ordinal)
-                || name.Contains("stages.3.", StringComparison.Ordinal);
+            bool trainedStage = trained.Any(t => name.Contains(t, StringComparison.Ordinal));
             if ((resnet && !trainedStage) || IsNorm(model, name)) p.requires_grad = false;
         }
         FreezeNorms();

@@ -25,7 +25,7 @@ internal sealed class ResNetConvLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var h = normalization.forward(convolution.forward(x));
+        var h = BatchNorms.Forward(normalization, convolution.forward(x));
         return _act is null ? h : _act(h);
     }
 }
@@ -42,7 +42,7 @@ internal sealed class ResNetShortCut : nn.Module<Tensor, Tensor>
         register_module("normalization", normalization = nn.BatchNorm2d(outChannels));
     }
 
-    public override Tensor forward(Tensor x) => normalization.forward(convolution.forward(x));
+    public override Tensor forward(Tensor x) => BatchNorms.Forward(normalization, convolution.forward(x));
 }
 
 /// <summary>ResNetBasicLayer / ResNetBottleNeckLayer: residual branch "layer", optional "shortcut", activation after the sum.</summary>

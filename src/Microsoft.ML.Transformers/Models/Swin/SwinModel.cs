@@ -229,8 +229,8 @@ internal sealed class SwinLayer : nn.Module
         return windows.view(-1, h / w, wd / w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, h, wd, c);
     }
 
-    /// <summary>The shifted-window mask: -100 between tokens that came from different regions of the rolled map.</summary>
-    private Tensor ShiftMask(long h, long wd, int window, int shift, Device device, ScalarType dtype)
+    /// <summary>The shifted-window mask [windows, N, N]: -100 between tokens that came from different regions of the rolled map.</summary>
+    internal static Tensor ShiftMask(long h, long wd, int window, int shift, Device device, ScalarType dtype)
     {
         var img = new float[h * wd];
         long[] Edges(long size) => [0, size - window, size - shift, size];

@@ -22,7 +22,7 @@ internal sealed class UperNetConvModule : nn.Module<Tensor, Tensor>
         register_module("batch_norm", batch_norm = nn.BatchNorm2d(outChannels));
     }
 
-    public override Tensor forward(Tensor x) => batch_norm.forward(conv.forward(x)).relu();
+    public override Tensor forward(Tensor x) => BatchNorms.Forward(batch_norm, conv.forward(x)).relu();
 }
 
 internal static class UperNetLayers
