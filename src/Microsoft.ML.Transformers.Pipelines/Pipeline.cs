@@ -21,7 +21,7 @@ public abstract class Pipeline : IDisposable
     public const string BatchSizeParameter = "batch_size";
 
     /// <summary>Name of the parameter that caps a batch of text inputs' padded size (rows x longest, in tokens); an input
-    /// longer than the cap runs alone. Default: 512 on the CPU, none on a GPU.</summary>
+    /// longer than the cap runs alone. Default: 1,024 on the CPU, none on a GPU.</summary>
     public const string MaxBatchTokensParameter = "max_batch_tokens";
 
     protected Pipeline(PipelineContext context)

@@ -69,9 +69,9 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     public const double MaxPaddedRatio = 1.1;
 
     /// <summary>The CPU default of <c>max_batch_tokens</c>. On a CPU a batch gains from sharing the per-call and per-operator
-    /// costs, but its activations ([tokens, hidden] and [tokens, intermediate]) leave the caches as it grows, and beyond a few
-    /// hundred tokens per batch the second effect wins (the mixed-length pipeline benchmark in test/benchmarks/Pipelines).</summary>
-    public const int DefaultMaxBatchTokens = 512;
+    /// costs, but its activations ([tokens, hidden] and [tokens, intermediate]) leave the caches as it grows, and beyond
+    /// about a thousand tokens per batch the second effect wins on ONNX Runtime (test/benchmarks/Pipelines/README.md).</summary>
+    public const int DefaultMaxBatchTokens = 1024;
 
     /// <summary>Runs a lazy stream: inputs are read a window of <see cref="StreamWindowBatches"/> batches at a time (one
     /// input at a time with <c>batch_size</c> 1), sorted by length into batches, and results are yielded in input order.</summary>

@@ -8,7 +8,7 @@ public abstract record TaskOptions
 {
     /// <summary>Model inputs per padded batch.</summary>
     public int? BatchSize { get; init; }
-    /// <summary>Most padded tokens (rows x longest) per batch of text inputs (default 512 on the CPU, none on a GPU).</summary>
+    /// <summary>Most padded tokens (rows x longest) per batch of text inputs (default 1,024 on the CPU, none on a GPU).</summary>
     public int? MaxBatchTokens { get; init; }
 
     public PipelineParameters ToParameters()
