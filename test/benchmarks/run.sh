@@ -100,6 +100,9 @@ onnx_export_bench() {
   echo "[bench] onnx-export: ours, the torch.onnx export on ONNX Runtime"; $mb --engine onnx --model "$dir" > "$OUT/export-ours-torch-onnx.json"
   echo "[bench] onnx-export: Transformers.js (onnxruntime-node) on the torch.onnx export"
   node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/export-node.json"
+  echo "[bench] onnx-export: ONNX Runtime's SGEMM alone on BERT-base's GEMM shapes (the fp32 ceiling)"
+  /usr/bin/python3 test/benchmarks/OnnxRuntime/make_gemm_models.py "$ROOT/artifacts/bench/gemm"
+  node test/benchmarks/OnnxRuntime/sgemm_ceiling.mjs "$ROOT/artifacts/bench/gemm" --iters "$RUNS" > "$OUT/export-sgemm.txt"
   python3 - "$OUT" <<'PY'
 import json, sys, os
 out = sys.argv[1]
@@ -117,6 +120,7 @@ for b in (1, 8):
     a, q, t, j = fused.get(str(b)), q8.get(str(b)), torch_onnx.get(str(b)), tjs(b)
     print(f"{b:>5} {f(a):>18} {f(q):>17} {f(t):>16} {f(j):>15} {r(j, a):>15} {r(j, q):>14}")
 PY
+  cat "$OUT/export-sgemm.txt"
 }
 
 # trainer: steps/s and peak RSS fine-tuning BERT 4 x 256 (batch 16 x 128) with our Trainer vs the same loop in PyTorch.

@@ -95,7 +95,8 @@ public sealed partial class OnnxModel
 
     /// <summary>The session entry naming graph optimizers ONNX Runtime must skip. On the CPU we name SkipLayerNormFusion:
     /// ONNX Runtime's float SkipLayerNormalization kernel is a scalar loop, ~3x slower than the Add + LayerNormalization
-    /// it replaces (BERT-base, seq 128: 13-15 ms against ~5 ms per run on one thread), so the fusion costs ~5% of the run.</summary>
+    /// it replaces (BERT-base, seq 128: 13-15 ms against ~5 ms per run on one thread), so the fusion costs ~5% of a run on
+    /// one thread and 1-2% on two (test/benchmarks/OnnxRuntime/README.md).</summary>
     internal const string DisableOptimizersKey = "optimization.disable_specified_optimizers";
 
     private static InferenceSession CreateSession(string path, OnnxSessionOptions options, bool cuda)
