@@ -48,7 +48,11 @@ internal static class InputValues
         if (mask.dtype == ScalarType.Bool) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var bad = mask.ne(0).logical_and(mask.ne(1));
+        // held Scalars, as in CheckIds: the implicit temporaries crashed here too ("Unknown scalar type" from ne)
+        using Scalar zero = 0L.ToScalar(), one = 1L.ToScalar();
+        var bad = mask.ne(zero).logical_and(mask.ne(one));
+        GC.KeepAlive(zero);
+        GC.KeepAlive(one);
         if (!bad.any().item<bool>()) return;
         long at = bad.reshape(-1).nonzero()[0, 0].item<long>();
         var v = mask.reshape(-1)[at].to(ScalarType.Float64).item<double>();
