@@ -34,6 +34,9 @@ internal sealed class EncoderOnnx
     public bool Fuse { get; }
     public bool Quantized { get; }
 
+    /// <summary>Residual + LayerNorm as com.microsoft SkipLayerNormalization (<see cref="OnnxExportOptions.SkipLayerNormalization"/>).</summary>
+    public bool SkipLayerNorm { get; init; }
+
     /// <summary>The model's parameter under checkpoint key <paramref name="key"/>.</summary>
     public Tensor Weight(string key) => _weights.TryGetValue(key, out var t) ? t
         : throw new InvalidOperationException($"ONNX export of {Model.GetType().Name}: the model has no weight '{key}'.");
@@ -141,10 +144,15 @@ internal sealed class EncoderOnnx
     /// SkipLayerNormalization computes the same, but ONNX Runtime's CPU kernel for it (1.31, float) is a scalar loop:
     /// its 24 nodes took 13-15 ms of a BERT-base batch-1 run at seq 128 on one thread where Add + LayerNormalization took
     /// ~5 ms (test/benchmarks/run.sh onnx-export). ONNX Runtime's SkipLayerNormFusion would rebuild it from this pattern on
-    /// the CPU; <see cref="OnnxRuntime.OnnxModel"/> turns that fusion off there, and on CUDA it still fuses.
+    /// the CPU; <see cref="OnnxRuntime.OnnxModel"/> turns that fusion off there, and on CUDA it still fuses. With
+    /// <see cref="SkipLayerNorm"/> the export writes SkipLayerNormalization(input = x, skip = residual, gamma, beta, bias)
+    /// itself: exactly LayerNorm(input + skip + bias) over the last axis with the layer's epsilon.
     /// </summary>
     public string AddLayerNorm(string x, string? bias, string residual, string normPrefix, double eps)
     {
+        if (SkipLayerNorm)
+            return Graph.NodeN("SkipLayerNormalization", [x, residual, Init(normPrefix + ".weight"), Init(normPrefix + ".bias"), bias], 1,
+                OnnxGraph.MicrosoftDomain, OnnxAttr.Float("epsilon", (float)eps))[0];
         var sum = bias is null ? x : Graph.Node("Add", [x, bias]);
         return LayerNorm(Graph.Node("Add", [sum, residual]), normPrefix, eps);
     }

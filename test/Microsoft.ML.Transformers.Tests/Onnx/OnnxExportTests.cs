@@ -96,6 +96,23 @@ public class OnnxExportTests
     public void FusedExportMatchesLibtorch(string caseName) =>
         AssertMatches(caseName, Export(caseName, new OnnxExportOptions { Fuse = true }, "fused"), 1e-4);
 
+    /// <summary>OnnxExportOptions.SkipLayerNormalization: residual + LayerNorm as com.microsoft SkipLayerNormalization, every
+    /// one of them (no LayerNormalization left but the embeddings'), within 1e-4 of libtorch and the goldens.</summary>
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void SkipLayerNormalizationExportMatchesLibtorch(string caseName)
+    {
+        string folder = Export(caseName, new OnnxExportOptions { Fuse = true, SkipLayerNormalization = true }, "fused-skipln");
+        AssertMatches(caseName, folder, 1e-4);
+        var row = RunChecker([Path.Combine(folder, "onnx", "model.onnx")]).Single();
+        Assert.IsTrue(row["ok"]!.GetValue<bool>(), row.ToJsonString());
+        var ops = row["ops"]!.AsObject();
+        // two per encoder layer; the embeddings' LayerNorm (inside EmbedLayerNormalization for BERT) has no residual
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.Fixture("models", caseName), "config.json")))!;
+        int layers = (config["num_hidden_layers"] ?? config["n_layers"])!.GetValue<int>();
+        Assert.AreEqual(2 * layers, ops["SkipLayerNormalization"]?.GetValue<int>(), row.ToJsonString());
+    }
+
     [TestMethod]
     public void ExportHasOptimumLayoutAndNames()
     {
