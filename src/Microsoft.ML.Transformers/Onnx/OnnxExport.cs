@@ -11,8 +11,8 @@ namespace Microsoft.ML.Transformers.Onnx;
 /// <summary>Options for <see cref="OnnxExport.ExportOnnx"/>.</summary>
 public sealed record OnnxExportOptions
 {
-    /// <summary>Write ONNX Runtime's fused com.microsoft operators (Attention, BiasGelu / FastGelu, EmbedLayerNormalization
-    /// where exact; residual + LayerNorm stays Add + LayerNormalization, faster than SkipLayerNormalization on ONNX Runtime's
+    /// <summary>Write ONNX Runtime's fused com.microsoft operators (Attention, or MultiHeadAttention after the quantized q/k/v
+    /// projection; BiasGelu for erf / FastGelu for tanh GELU; EmbedLayerNormalization for BERT) where exact; residual + LayerNorm stays Add + LayerNormalization, faster than SkipLayerNormalization on ONNX Runtime's
     /// CPU). Such a graph runs only on ONNX Runtime; the default graph uses standard ONNX operators only.</summary>
     public bool Fuse { get; init; }
 

@@ -135,21 +135,25 @@ public class OnnxExportTests
         }
     }
 
-    /// <summary>onnx.checker (full_check: shape inference too) on every export: plain, fused, quantized and external-data.</summary>
+    /// <summary>onnx.checker (full_check: shape inference too) on every export: plain, fused, quantized and external-data;
+    /// and the operator set of each, as EncoderOnnx / BertOnnx and the README's ONNX export section document it.</summary>
     [TestMethod]
     public void ExportsPassOnnxChecker()
     {
-        var files = new List<string>();
+        var files = new List<(string path, string caseName, string kind)>();
         foreach (var c in Cases.Select(c => (string)c[0]))
         {
-            files.Add(Path.Combine(Export(c, new OnnxExportOptions(), "plain"), "onnx", "model.onnx"));
-            files.Add(Path.Combine(Export(c, new OnnxExportOptions { Fuse = true }, "fused"), "onnx", "model.onnx"));
+            files.Add((Path.Combine(Export(c, new OnnxExportOptions(), "plain"), "onnx", "model.onnx"), c, "plain"));
+            files.Add((Path.Combine(Export(c, new OnnxExportOptions { Fuse = true }, "fused"), "onnx", "model.onnx"), c, "fused"));
         }
-        string quantized = Export("bert-seqcls", new OnnxExportOptions { Fuse = true, Quantize = true }, "fused-q8");
-        files.Add(Path.Combine(quantized, "onnx", "model_quantized.onnx"));
-        files.Add(Path.Combine(Export("roberta-mlm", new OnnxExportOptions { ExternalDataThreshold = 0 }, "external"), "onnx", "model.onnx"));
+        foreach (var c in new[] { "bert-seqcls", "roberta-mlm", "distilbert-tokcls" })
+        {
+            string quantized = Export(c, new OnnxExportOptions { Fuse = true, Quantize = true }, "fused-q8");
+            files.Add((Path.Combine(quantized, "onnx", "model_quantized.onnx"), c, "fused-q8"));
+        }
+        files.Add((Path.Combine(Export("roberta-mlm", new OnnxExportOptions { ExternalDataThreshold = 0 }, "external"), "onnx", "model.onnx"), "roberta-mlm", "external"));
 
-        var rows = RunChecker(files);
+        var rows = RunChecker(files.Select(f => f.path));
         Assert.AreEqual(files.Count, rows.Count);
         foreach (var row in rows)
         {
@@ -159,14 +163,46 @@ public class OnnxExportTests
                 Assert.AreEqual("[\"batch_size\",\"sequence_length\"]", dims!.ToJsonString(), row.ToJsonString());
         }
         Assert.IsTrue(rows[^1]["external"]!.GetValue<int>() > 10, rows[^1].ToJsonString());
-        Assert.IsTrue(rows.Where(r => r["path"]!.GetValue<string>().Contains("-fused")).All(r => r["opsets"]!["com.microsoft"] is not null));
-        // fused graphs attend with the fused operator but keep Add + LayerNormalization: ONNX Runtime's CPU
-        // SkipLayerNormalization kernel is slower than the two (EncoderOnnx.AddLayerNorm)
-        foreach (var row in rows.Where(r => r["path"]!.GetValue<string>().Contains("-fused")))
+
+        for (int i = 0; i < files.Count; i++)
         {
-            var ops = row["ops"]!.AsObject();
-            Assert.IsTrue(ops.ContainsKey("Attention") || ops.ContainsKey("MultiHeadAttention"), row.ToJsonString());
-            Assert.IsTrue(ops.ContainsKey("LayerNormalization") && !ops.ContainsKey("SkipLayerNormalization"), row.ToJsonString());
+            var (_, caseName, kind) = files[i];
+            var row = rows[i];
+            string arch = caseName[..caseName.IndexOf('-')];
+            const int layers = 2; // every tiny fixture's num_hidden_layers / n_layers
+            int Count(string op) => row["ops"]![op]?.GetValue<int>() ?? 0;
+            int mlm = caseName.EndsWith("-mlm", StringComparison.Ordinal) ? 1 : 0;
+            string what = $"{caseName} {kind}: {row["ops"]!.ToJsonString()}";
+            string[] contrib = ["Attention", "MultiHeadAttention", "BiasGelu", "FastGelu", "EmbedLayerNormalization", "SkipLayerNormalization", "DynamicQuantizeMatMul"];
+            if (kind is "plain" or "external")
+            {
+                // The default graph is portable: standard operators only.
+                Assert.IsNull(row["opsets"]!["com.microsoft"], what);
+                Assert.IsTrue(contrib.All(op => Count(op) == 0), what);
+                Assert.AreEqual(layers + mlm, Count("Erf"), what + " (erf gelu written out per layer and in the MLM transform)");
+                continue;
+            }
+            Assert.IsNotNull(row["opsets"]!["com.microsoft"], what);
+            // Attention fused per layer: com.microsoft Attention, or after the quantized q/k/v projection MultiHeadAttention.
+            Assert.AreEqual(kind == "fused" ? layers : 0, Count("Attention"), what);
+            Assert.AreEqual(kind == "fused-q8" ? layers : 0, Count("MultiHeadAttention"), what);
+            // Every fixture's activation is the erf "gelu": BiasGelu once per layer (and in the MLM transform: BERT's follows
+            // hidden_act, RoBERTa's lm_head is erf gelu always, DistilBERT's vocab_transform follows activation); never FastGelu.
+            Assert.AreEqual(layers + mlm, Count("BiasGelu"), what);
+            Assert.AreEqual(0, Count("FastGelu"), what);
+            Assert.AreEqual(0, Count("Erf"), what);
+            // EmbedLayerNormalization for BERT only: RoBERTa's positions start after padding_idx, DistilBERT has no token types.
+            Assert.AreEqual(arch == "bert" ? 1 : 0, Count("EmbedLayerNormalization"), what);
+            // residual + LayerNorm stays Add + LayerNormalization (EncoderOnnx.AddLayerNorm: faster on ONNX Runtime's CPU).
+            Assert.AreEqual(0, Count("SkipLayerNormalization"), what);
+            Assert.IsTrue(Count("LayerNormalization") >= 2 * layers, what);
+            if (kind == "fused-q8")
+            {
+                // every linear layer (q/k/v, output, FFN, head) is DynamicQuantizeMatMul: no float MatMul is left
+                Assert.IsTrue(Count("DynamicQuantizeMatMul") >= 4 * layers, what);
+                Assert.AreEqual(0, Count("MatMul"), what);
+            }
+            else Assert.AreEqual(0, Count("DynamicQuantizeMatMul"), what);
         }
     }
 

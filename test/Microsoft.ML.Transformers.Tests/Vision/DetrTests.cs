@@ -98,6 +98,41 @@ public class DetrTests
     }
 
     [TestMethod]
+    public void AUserRegisteredResNetBackboneGivesTheReferenceOutputs()
+    {
+        // A user model_type whose AutoBackbone factory builds the library's ResNet backbone: the DETR checkpoint,
+        // re-labelled to that type, loads through the user's registration and gives the torch reference's outputs
+        // (vision-detr goldens of make_detr_fixtures.py).
+        const string userType = "detr-test-user-backbone";
+        if (!AutoConfig.RegisteredModelTypes.Contains(userType)) AutoConfig.Register(userType, raw => new ResNetConfig(raw));
+        AutoBackbone.Register(userType, c => new Microsoft.ML.Transformers.Models.ResNet.ResNetBackbone((ResNetConfig)c));
+        var dir = Directory.CreateTempSubdirectory("detr-user").FullName;
+        try
+        {
+            foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(Folder, f), Path.Combine(dir, f));
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+            json["backbone_config"]!["model_type"] = userType;
+            File.WriteAllText(Path.Combine(dir, "config.json"), json.ToJsonString());
+            using var model = AutoModelForObjectDetection.FromPretrained(dir);
+            Assert.AreEqual(userType, ((DetrConfig)model.Config).BackboneConfig!.ModelType);
+            Assert.IsTrue(model.named_modules().Any(m => m.module is Microsoft.ML.Transformers.Models.ResNet.ResNetBackbone), "the user's factory built the backbone");
+            var info = model.LoadingInfo!;
+            Assert.AreEqual(0, info.UnexpectedKeys.Count, string.Join(", ", info.UnexpectedKeys));
+            Assert.AreEqual(0, info.MissingKeys.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)), string.Join(", ", info.MissingKeys));
+            using var g = new Goldens("vision-detr");
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var o = model.Forward(new ModelInputs { PixelValues = g.Tensor("pixel_values"), PixelMask = g.Tensor("pixel_mask") });
+            Goldens.AssertClose(o.Logits!, g.Tensor("logits"), 1e-4, "logits through the user backbone");
+            Goldens.AssertClose(o.PredBoxes!, g.Tensor("pred_boxes"), 1e-4, "pred_boxes through the user backbone");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void HungarianAssignmentIsOptimalAgainstBruteForce()
     {
         var rng = new Random(5);
