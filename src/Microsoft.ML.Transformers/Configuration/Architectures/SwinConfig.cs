@@ -81,6 +81,8 @@ public sealed class SwinConfig : VisionBackboneConfig
         }
     }
 
+    protected internal override IReadOnlyList<double> StageWidths => [EmbedDim, .. Enumerable.Range(0, Depths.Count).Select(s => EmbedDim * Math.Pow(2, s))];
+
     protected internal override IReadOnlyList<string> SizeKeys => ["depths", "embed_dim", "window_size", "num_heads", "patch_size", "num_channels"];
 
     public int ImageSize { get => Get<int>("image_size"); set => Set("image_size", value); }
