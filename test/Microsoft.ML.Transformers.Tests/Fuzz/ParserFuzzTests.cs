@@ -192,18 +192,31 @@ public class ParserFuzzTests
     [TestMethod]
     public void ConfigFiles()
     {
-        var corpus = Directory.GetDirectories(TestPaths.Fixture("models")).Select(d => File.ReadAllText(Path.Combine(d, "config.json"))).ToList();
-        Fuzz("config", 3000 * Scale, r =>
+        // text models, and vision ones: ResNet, ConvNeXt, Swin (as classifiers and backbones), DETR (backbone_config or a
+        // timm backbone) and UperNet (a ConvNeXt or Swin backbone_config)
+        var corpus = Directory.GetDirectories(TestPaths.Fixture("models")).Concat(Directory.GetDirectories(TestPaths.Fixture("vision", "models")))
+            .Select(d => File.ReadAllText(Path.Combine(d, "config.json"))).ToList();
+        Assert.IsTrue(corpus.Any(c => c.Contains("\"upernet\"", StringComparison.Ordinal)) && corpus.Any(c => c.Contains("\"detr\"", StringComparison.Ordinal)));
+        Fuzz("config", 4000 * Scale, r =>
         {
             var m = new Mutator(r);
             string json = m.MutateJson(m.Pick(corpus));
-            return new Case(json, () =>
-            {
-                var c = AutoConfig.FromJson(json, "fuzz/config.json");
-                _ = c.ToJsonString();
-                _ = c.Id2Label.Count + c.Label2Id.Count + c.NumLabels;
-            });
+            return new Case(json, () => UseConfig(AutoConfig.FromJson(json, "fuzz/config.json")));
         }, typeof(ConfigException));
+    }
+
+    /// <summary>What loading a model reads of a config before it builds anything: labels, sizes, backbone stages.</summary>
+    private static void UseConfig(PretrainedConfig c)
+    {
+        _ = c.ToJsonString();
+        _ = c.Id2Label.Count + c.Label2Id.Count + c.NumLabels;
+        _ = (c.EstimatedParameters ?? 0) + c.HeadParameters + c.SizeKeys.Count;
+        if (c is VisionBackboneConfig v) _ = v.StageNames.Count + v.OutFeatures.Count + v.OutIndices.Count;
+        if (c is BackboneHeadConfig h)
+        {
+            _ = h.Backbone + h.BackboneKwargs?.Count + h.UsePretrainedBackbone;
+            if (h.BackboneConfig is { } b) UseConfig(b);
+        }
     }
 
     // ---- tokenizer.json ----
