@@ -66,6 +66,9 @@ public class ConfigRangeTests
     {
         Refused("bert", "\"vocab_size\": 100, \"pad_token_id\": 100", "pad_token_id", "found 100", "99");
         Refused("distilbert", "\"pad_token_id\": -1", "pad_token_id", "-1");
+        // RoBERTa's positions start after the padding row: 1 + 1 rows hold no position for a first token
+        Refused("roberta", "\"pad_token_id\": 1, \"max_position_embeddings\": 2", "max_position_embeddings", "found 2", "3");
+        Refused("roberta", "\"pad_token_id\": 50, \"max_position_embeddings\": 1", "max_position_embeddings", "found 1", "52");
         Assert.IsNull(AutoConfig.FromJson("{\"model_type\": \"bert\", \"pad_token_id\": null}", "c").PadTokenId);
     }
 
@@ -100,6 +103,7 @@ public class ConfigRangeTests
         Refused("swin", "\"embed_dim\": 4096, \"depths\": [2, 2, 2, 2, 2, 2, 2, 2], \"num_heads\": [1, 1, 1, 1, 1, 1, 1, 1]", "embed_dim", "131072");
         Refused("swin", "\"mlp_ratio\": 0", "mlp_ratio", "found 0");
         Refused("swin", "\"drop_path_rate\": 2", "drop_path_rate", "2");
+        Refused("swin", "\"mlp_ratio\": 0.001", "mlp_ratio", "0.001", "at least 1"); // 96 x 0.001: an MLP of no channels
         foreach (var type in new[] { "resnet", "convnext", "swin" }) AutoConfig.FromJson($"{{\"model_type\": \"{type}\"}}", "c"); // the defaults are real models
     }
 
@@ -148,6 +152,8 @@ public class ConfigRangeTests
         Refused("upernet", "\"pool_scales\": [1, 0, 3]", "pool_scales", "found 0");
         Refused("upernet", "\"pool_scales\": [1, 2, 1025]", "pool_scales", "1025");
         Refused("upernet", "\"num_labels\": -2", "num_labels", "-2");
+        Refused("upernet", "\"num_labels\": 0", "num_labels", "found 0"); // a classifier convolution to no channels
+        Refused("upernet", "\"id2label\": {}", "id2label", "found 0");
         Refused("upernet", "\"backbone_config\": {\"model_type\": \"swin\", \"window_size\": 0}", "backbone_config.window_size", "found 0");
         AutoConfig.FromJson("{\"model_type\": \"upernet\"}", "c");
     }
@@ -234,6 +240,22 @@ public class ConfigRangeTests
         e = RefusedAgainstCheckpoint(["vision", "models", "detr"], ModelRegistries.ObjectDetection,
             c => c["backbone_config"]!["hidden_sizes"] = new JsonArray(8, 12, 16, 2048));
         StringAssert.Contains(e.Message, "backbone_config.hidden_sizes = [8,12,16,2048]");
+    }
+
+    [TestMethod]
+    public void BackboneOutIndicesFromTheEndAreEstimated()
+    {
+        // out_indices may count from the end (-1: stage4), as transformers' backbone_utils allows
+        var dir = TempDir.CopyOf(TestPaths.Fixture("vision", "models", "upernet-swin"));
+        try
+        {
+            var path = Path.Combine(dir, "config.json");
+            var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            config["backbone_config"]!["out_indices"] = new JsonArray(1, 2, 3, -1);
+            File.WriteAllText(path, config.ToJsonString());
+            ModelRegistries.SemanticSegmentation.FromPretrained(dir).Dispose();
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [TestMethod]

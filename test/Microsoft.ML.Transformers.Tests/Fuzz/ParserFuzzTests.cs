@@ -2,6 +2,7 @@ using System.Diagnostics;
 
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.SafeTensors;
 using Microsoft.ML.Transformers.Tokenizers;
@@ -205,6 +206,56 @@ public class ParserFuzzTests
         }, typeof(ConfigException));
     }
 
+    /// <summary>Mutated config.json beside the real weights of model fixtures (text heads, vision classifiers, a backbone,
+    /// DETR, UperNet), loaded as a model: the config checks, the size check against the checkpoint and the module tree
+    /// built from what passes must end in a load or the library's exceptions (a weight of another shape is an
+    /// InvalidDataException naming the key; an activation no model implements a NotSupportedException naming it).</summary>
+    [TestMethod]
+    public void ConfigsBesideTheirWeights()
+    {
+        var fixtures = new (string[] path, ModelRegistry registry)[]
+        {
+            (["models", "bert-seqcls"], ModelRegistries.SequenceClassification), (["models", "distilbert-tokcls"], ModelRegistries.TokenClassification),
+            (["models", "roberta-qa"], ModelRegistries.QuestionAnswering), (["models", "bert-mlm"], ModelRegistries.MaskedLM),
+            (["vision", "models", "resnet-basic"], ModelRegistries.ImageClassification), (["vision", "models", "convnext"], ModelRegistries.ImageClassification),
+            (["vision", "models", "swin"], ModelRegistries.ImageClassification), (["vision", "models", "swin-backbone"], ModelRegistries.Backbone),
+            (["vision", "models", "detr"], ModelRegistries.ObjectDetection), (["vision", "models", "upernet-convnext"], ModelRegistries.SemanticSegmentation),
+            (["vision", "models", "upernet-swin"], ModelRegistries.SemanticSegmentation),
+        };
+        string root = Path.Combine(Path.GetTempPath(), "mlt-fuzz-" + Guid.NewGuid().ToString("N"));
+        var dirs = fixtures.Select(f =>
+        {
+            string d = Path.Combine(root, f.path[^1]);
+            Directory.CreateDirectory(d);
+            string src = TestPaths.Fixture(f.path);
+            File.Copy(Path.Combine(src, "model.safetensors"), Path.Combine(d, "model.safetensors"));
+            return (dir: d, config: File.ReadAllText(Path.Combine(src, "config.json")), f.registry);
+        }).ToList();
+        try
+        {
+            Fuzz("config-load", 600 * Scale, r =>
+            {
+                var m = new Mutator(r);
+                var (dir, config, registry) = m.Pick(dirs);
+                string json = m.MutateJson(config);
+                return new Case(json, () =>
+                {
+                    lock (dirs) // one folder per fixture: one case at a time, even after a timeout
+                    {
+                        File.WriteAllText(Path.Combine(dir, "config.json"), json);
+                        try { registry.FromPretrained(dir).Dispose(); }
+                        catch (Exception e) when (e is InvalidDataException or NotSupportedException && RaisedByLibrary(e)) { throw new FuzzAccepted(e); }
+                    }
+                });
+            }, typeof(ConfigException), typeof(FuzzAccepted));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    /// <summary>Whether the library threw <paramref name="e"/> itself (not .NET or TorchSharp underneath it).</summary>
+    private static bool RaisedByLibrary(Exception e) =>
+        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.ML.Transformers.", StringComparison.Ordinal) == true;
+
     /// <summary>What loading a model reads of a config before it builds anything: labels, sizes, backbone stages.</summary>
     private static void UseConfig(PretrainedConfig c)
     {
@@ -352,6 +403,7 @@ public class ParserFuzzTests
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>An <see cref="OnnxModelException"/> that named the file it came from (one that does not is a finding).</summary>
-    private sealed class FuzzAccepted(OnnxModelException inner) : Exception(inner.Message, inner);
+    /// <summary>An exception the case accepted after a closer look: an <see cref="OnnxModelException"/> that named the file it
+    /// came from, or a general exception type the library raised itself.</summary>
+    private sealed class FuzzAccepted(Exception inner) : Exception(inner.Message, inner);
 }

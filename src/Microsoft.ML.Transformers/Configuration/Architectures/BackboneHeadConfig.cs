@@ -100,8 +100,11 @@ public abstract class BackboneHeadConfig : PretrainedConfig
     protected (double parameters, IReadOnlyList<double> channels) BackboneEstimate()
     {
         if (UseTimmBackbone || BackboneConfig is not VisionBackboneConfig backbone) return (0, []);
+        // by name: out_indices may count from the end (-1 is the last stage)
         var widths = backbone.StageWidths;
-        return (backbone.EstimatedParameters ?? 0, backbone.OutIndices.Where(i => i < widths.Count).Select(i => widths[i]).ToList());
+        var stages = backbone.StageNames.ToList();
+        return (backbone.EstimatedParameters ?? 0,
+            backbone.OutFeatures.Select(f => stages.IndexOf(f)).Where(i => i >= 0 && i < widths.Count).Select(i => widths[i]).ToList());
     }
 
     /// <summary><see cref="PretrainedConfig.SizeKeys"/> of the backbone, under <c>backbone_config.</c>.</summary>
