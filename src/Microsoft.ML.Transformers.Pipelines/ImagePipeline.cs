@@ -52,8 +52,14 @@ public abstract class ImagePipeline<TResult> : Pipeline<ImageInput, PixelValues,
     /// <summary>Names of the parameters <see cref="Postprocess"/> reads.</summary>
     protected abstract string[] PostprocessParameters { get; }
 
-    protected override SanitizedParameters SanitizeParameters(PipelineParameters p) =>
-        new(PipelineParameters.Empty, PipelineParameters.Empty, p.Pick(PostprocessParameters));
+    /// <summary>Fails on a bad parameter value (type or range, naming the parameter) before any image is loaded or run.</summary>
+    protected virtual void CheckParameters(PipelineParameters p) { }
+
+    protected override SanitizedParameters SanitizeParameters(PipelineParameters p)
+    {
+        CheckParameters(p);
+        return new(PipelineParameters.Empty, PipelineParameters.Empty, p.Pick(PostprocessParameters));
+    }
 
     /// <summary>Decodes the image (Hugging Face's load_image: EXIF orientation, then RGB) and preprocesses it to [1, 3, H, W].</summary>
     protected override PixelValues Preprocess(ImageInput input, PipelineParameters p)
@@ -113,12 +119,17 @@ public sealed class ImageClassificationPipeline : ImagePipeline<IReadOnlyList<Im
 
     protected override string[] PostprocessParameters => [TopK, FunctionToApply];
 
+    protected override void CheckParameters(PipelineParameters p)
+    {
+        p.GetNullableInt(TopK, 5, min: 1);   // null: every label
+        p.GetEnum<ClassificationFunction>(FunctionToApply);
+    }
+
     protected override IReadOnlyList<ImageClassificationResult> Postprocess(NamedTensors output, PipelineParameters p)
     {
         var logits = output["logits"].GetData<float>();
         int n = logits.Length;
-        int k = Math.Min(p.GetNullableInt(TopK, 5) ?? n, n);
-        if (k < 1) throw new ArgumentException($"top_k must be at least 1 (or null for all labels); found {k}.", TopK);
+        int k = Math.Min(p.GetNullableInt(TopK, 5, min: 1) ?? n, n);
         var fn = p.GetEnum<ClassificationFunction>(FunctionToApply) ?? ClassificationFunction.Default;
         if (fn == ClassificationFunction.Default)
             fn = Config.ProblemType == "multi_label_classification" || n == 1 ? ClassificationFunction.Sigmoid : ClassificationFunction.Softmax;
@@ -157,6 +168,8 @@ public sealed class ImageFeatureExtractionPipeline : ImagePipeline<ImageFeatures
         Open<ImageFeatureExtractionPipeline>("image-feature-extraction", folder, parameters, options, engine);
 
     protected override string[] PostprocessParameters => [Pool];
+
+    protected override void CheckParameters(PipelineParameters p) => p.GetBool(Pool, false);
 
     protected override ImageFeatures Postprocess(NamedTensors output, PipelineParameters p)
     {

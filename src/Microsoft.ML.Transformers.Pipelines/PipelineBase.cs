@@ -33,9 +33,9 @@ public abstract class PipelineBase<TInput, TFeatures, TOutput, TResult> : Pipeli
     public TResult Run(TInput input, PipelineParameters? parameters = null)
     {
         var (p, _) = Prepare(parameters);
+        int batchSize = BatchSize(parameters); // checked before the input is read
         var chunks = PreprocessChunks(input, p.Preprocess).ToList();
         var outputs = new List<TOutput>(chunks.Count);
-        int batchSize = BatchSize(parameters);
         for (int i = 0; i < chunks.Count; i += batchSize)
             outputs.AddRange(CheckedForward(chunks.GetRange(i, Math.Min(batchSize, chunks.Count - i)), p.Forward));
         return PostprocessChunks(input, outputs, p.Postprocess);

@@ -79,7 +79,9 @@ public sealed class PipelineParameters : IEnumerable<KeyValuePair<string, object
         // a number beyond int is out of range (not "not an integer")
         if (v is long or double && !(v is long l && l is >= int.MinValue and <= int.MaxValue || v is double d && Math.Abs(d) < int.MaxValue))
             throw Wrong(name, range, v);
-        int? value = GetNullableInt(name, defaultValue);
+        int? value;
+        try { value = GetNullableInt(name, defaultValue); }
+        catch (ArgumentException) { throw Wrong(name, range, v); } // not an integer: say which are accepted
         return value is int i && (i < min || i > max) ? throw Wrong(name, range, v) : value;
     }
 
@@ -95,6 +97,17 @@ public sealed class PipelineParameters : IEnumerable<KeyValuePair<string, object
             string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && double.IsFinite(p) => p,
             _ => throw Wrong(name, "a finite number", v),
         };
+    }
+
+    /// <summary>A finite number that must lie in [<paramref name="min"/>, <paramref name="max"/>]; absent: <paramref name="defaultValue"/>.</summary>
+    public double GetDouble(string name, double defaultValue, double min, double max)
+    {
+        string range = FormattableString.Invariant($"a number from {min} to {max}");
+        _values.TryGetValue(name, out var v);
+        double d;
+        try { d = GetDouble(name, defaultValue); }
+        catch (ArgumentException) { throw Wrong(name, range, v); }
+        return d >= min && d <= max ? d : throw Wrong(name, range, v);
     }
 
     public bool GetBool(string name, bool defaultValue)

@@ -56,7 +56,6 @@ public sealed class ImageSegmentationPipeline : ImagePipeline<IReadOnlyList<Imag
 
     protected override IReadOnlyList<ImageSegmentationResult> Postprocess(NamedTensors output, PipelineParameters p)
     {
-        CheckParameters(p);
         var logits = output.TryGet("logits") ?? throw new NotSupportedException(
             $"The model of {ModelFolder} ({Engine}) gives no logits; outputs: {string.Join(", ", output.Select(o => o.Name))}.");
         if (logits.Shape.Length != 3)
@@ -71,23 +70,14 @@ public sealed class ImageSegmentationPipeline : ImagePipeline<IReadOnlyList<Imag
         map.LabelIds.Select(id => new ImageSegmentationResult(label(id), null,
             new SegmentationMask(map.Width, map.Height, map.Data.Select(v => v == id ? (byte)255 : (byte)0).ToArray()))).ToList();
 
-    private static void CheckParameters(PipelineParameters p)
+    protected override void CheckParameters(PipelineParameters p)
     {
         var subtask = p.GetString(Subtask, null);
         if (subtask is not (null or "semantic"))
             throw new NotSupportedException($"subtask \"{subtask}\" is not supported: this image-segmentation pipeline does semantic segmentation (subtask null or \"semantic\"); panoptic and instance models are not available.");
         foreach (var name in new[] { Threshold, MaskThreshold, OverlapMaskAreaThreshold })
         {
-            if (!p.TryGet(name, out var v) || v is null) continue;
-            double d = v switch
-            {
-                double x => x,
-                float x => x,
-                int x => x,
-                long x => x,
-                _ => throw new ArgumentException($"{name} must be a number from 0 to 1; found {v} ({v.GetType().Name}).", name),
-            };
-            if (!(d >= 0 && d <= 1)) throw new ArgumentException($"{name} must be from 0 to 1; found {d}.", name);
+            if (p.TryGet(name, out var v) && v is not null) p.GetDouble(name, 0, min: 0, max: 1);
         }
     }
 }

@@ -34,6 +34,9 @@ public sealed class ObjectDetectionPipeline : ImagePipeline<IReadOnlyList<Object
 
     protected override string[] PostprocessParameters => [Threshold];
 
+    // any finite number, as Hugging Face's (scores above it are kept)
+    protected override void CheckParameters(PipelineParameters p) => p.GetDouble(Threshold, 0.5);
+
     // Hugging Face's preprocess keeps the image's size for post_process_object_detection's target_sizes.
     protected override PixelValues Preprocess(ImageInput input, PipelineParameters p)
     {

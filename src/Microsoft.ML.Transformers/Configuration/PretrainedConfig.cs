@@ -291,6 +291,14 @@ public class PretrainedConfig
     /// <summary>The keys <see cref="EstimatedParameters"/> reads, most telling first (named in the refusal).</summary>
     protected internal virtual IReadOnlyList<string> SizeKeys => [];
 
+    /// <summary>Parameters of the classification head the labels size (num_labels times the width it reads, plus a bias
+    /// each), apart from <see cref="EstimatedParameters"/>: unlike the body it is an exact count, and it may be missing
+    /// from a checkpoint that is fine-tuned from (a fresh head).</summary>
+    protected internal virtual double HeadParameters => 0;
+
+    /// <summary>A head of <see cref="NumLabels"/> outputs reading <paramref name="width"/> features.</summary>
+    protected double LabelHead(double width) => (double)NumLabels * (width + 1);
+
     /// <summary>Fails unless every value of the integer list <paramref name="key"/> is in [min, max] and the list has
     /// <paramref name="minCount"/> to <paramref name="maxCount"/> values; returns the list.</summary>
     protected List<long> CheckList(string key, long min, long max, int minCount, int maxCount)

@@ -84,17 +84,36 @@ public sealed class ModelRegistry(string name)
     private const double SizeFactor = 8, SizeSlack = 1 << 26;
 
     /// <summary>Refuses, from the safetensors headers alone and before any layer is allocated, a config describing a model
-    /// far larger than its checkpoint (config sizes no checkpoint backs).</summary>
+    /// far larger than its checkpoint (config sizes no checkpoint backs). The body's estimate is rough and gets the
+    /// factor; the classification head's size is exact and is either in the checkpoint or fresh, so it gets only the
+    /// slack (num_labels 2^20 over bert-base is an 805M-parameter head, within 8 times the body's 110M).</summary>
     private static void CheckSizeAgainstCheckpoint(string folder, PretrainedConfig config)
     {
-        if (config.EstimatedParameters is not double estimate || estimate <= SizeSlack) return;
+        if (config.EstimatedParameters is not double body) return;
+        double head = config.HeadParameters, estimate = body + head;
+        if (estimate <= SizeSlack) return;
         long held;
         using (var ckpt = SafeTensorsCheckpoint.Open(folder)) held = ckpt.Keys.Sum(k => ckpt.Get(k).ElementCount);
-        if (estimate <= SizeFactor * held + SizeSlack) return;
-        var sizes = string.Join(", ", config.SizeKeys.Select(k => $"{k} = {config.Raw[k]?.ToJsonString() ?? "(default) " + config.Get<System.Text.Json.Nodes.JsonNode>(k)?.ToJsonString()}"));
-        throw new ConfigException(config.Source, config.SizeKeys[0],
-            $"describes a model of about {estimate:0.###e0} parameters ({sizes}) but the checkpoint in '{folder}' holds {held}; " +
-            "refusing to allocate a model its weights cannot fill. Check that config.json belongs to these weights.");
+        bool headTooLarge = head > held + SizeSlack;
+        if (estimate <= SizeFactor * held + SizeSlack && !headTooLarge) return;
+        string labels = config.Raw["id2label"] is not null ? "id2label" : "num_labels";
+        IReadOnlyList<string> keys = headTooLarge ? [labels, .. config.SizeKeys] : [.. config.SizeKeys, labels];
+        var sizes = string.Join(", ", keys.Select(k => $"{k} = {DescribeSize(config, k)}"));
+        throw new ConfigException(config.Source, keys[0],
+            $"describes a model of about {estimate:0.###e0} parameters ({(headTooLarge ? $"{head:0.###e0} in the classification head; " : "")}{sizes}) " +
+            $"but the checkpoint in '{folder}' holds {held}; refusing to allocate a model its weights cannot fill. " +
+            "Check that config.json belongs to these weights.");
+    }
+
+    /// <summary>A size key's value as the file has it, "(default) value" when absent; dotted keys reach into nested configs.</summary>
+    private static string DescribeSize(PretrainedConfig config, string key)
+    {
+        if (key == "id2label") return $"{config.NumLabels} labels";
+        if (key == "num_labels") return config.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        System.Text.Json.Nodes.JsonNode? node = config.Raw;
+        foreach (var part in key.Split('.')) node = (node as System.Text.Json.Nodes.JsonObject)?[part];
+        if (node is not null) return node.ToJsonString();
+        return key.Contains('.') ? "(default)" : "(default) " + config.Get<System.Text.Json.Nodes.JsonNode>(key)?.ToJsonString();
     }
 
     /// <summary>Hugging Face's torch_dtype: float32 unless asked; "auto" takes config.json's torch_dtype, else the

@@ -118,7 +118,8 @@ public sealed partial class OnnxModel
     }
 
     // OnnxModel fills input_ids, attention_mask and token_type_ids, each int64 [batch, sequence]; a graph that needs
-    // anything else is refused when it is opened, not at its first run.
+    // anything else is refused when it is opened, not at its first run, with the library's exception naming the file
+    // (a damaged file's inputs are a file's fault like its protobuf).
     private void CheckInputs()
     {
         // A vision export (Optimum / Transformers.js layout): a float input pixel_values [batch, channels, height, width],
@@ -126,33 +127,33 @@ public sealed partial class OnnxModel
         if (InputMetadata.TryGetValue(PixelValues, out var pixels))
         {
             if (!pixels.IsTensor || (TensorElementType)pixels.ElementDataType != TensorElementType.Float || pixels.Dimensions.Length != 4)
-                throw new NotSupportedException($"ONNX model '{ModelPath}' expects input {Describe(PixelValues, pixels)}, but OnnxModel feeds " +
+                throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}' expects input {Describe(PixelValues, pixels)}, but OnnxModel feeds " +
                     $"{PixelValues} as Float [batch, channels, height, width].");
             foreach (string name in inputNames)
             {
                 if (name == PixelValues) continue;
                 NodeMetadata node = InputMetadata[name];
                 if (name != PixelMask)
-                    throw new NotSupportedException($"ONNX model '{ModelPath}' takes input {Describe(name, node)}, which OnnxModel cannot fill " +
+                    throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}' takes input {Describe(name, node)}, which OnnxModel cannot fill " +
                         $"(a vision export gets {PixelValues} and, when it declares one, {PixelMask}); run it with ONNX Runtime's InferenceSession directly.");
                 if (!node.IsTensor || (TensorElementType)node.ElementDataType != TensorElementType.Int64 || node.Dimensions.Length != 3)
-                    throw new NotSupportedException($"ONNX model '{ModelPath}' expects input {Describe(name, node)}, but OnnxModel feeds " +
+                    throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}' expects input {Describe(name, node)}, but OnnxModel feeds " +
                         $"{PixelMask} as Int64 [batch, height, width].");
             }
             return;
         }
         if (!InputMetadata.ContainsKey(InputIds))
-            throw new NotSupportedException(
+            throw new OnnxModelException(ModelPath, 
                 $"ONNX model '{ModelPath}' has no '{InputIds}' input (its inputs: {DescribeInputs()}); OnnxModel runs token-id models.");
         foreach (string name in inputNames)
         {
             NodeMetadata node = InputMetadata[name];
             if (name is not (InputIds or AttentionMask or TokenTypeIds))
-                throw new NotSupportedException(
+                throw new OnnxModelException(ModelPath, 
                     $"ONNX model '{ModelPath}' takes input {Describe(name, node)}, which OnnxModel cannot fill (it fills " +
                     $"{InputIds}, {AttentionMask}, {TokenTypeIds}); run it with ONNX Runtime's InferenceSession directly.");
             if (!node.IsTensor || (TensorElementType)node.ElementDataType != TensorElementType.Int64 || node.Dimensions.Length != 2)
-                throw new NotSupportedException(
+                throw new OnnxModelException(ModelPath, 
                     $"ONNX model '{ModelPath}' expects input {Describe(name, node)}, but OnnxModel feeds {name} as " +
                     $"Int64 [batch, sequence] (as Transformers.js does).");
         }

@@ -137,7 +137,7 @@ public sealed partial class OnnxModel : IDisposable
         ArgumentNullException.ThrowIfNull(pixelValues);
         ArgumentNullException.ThrowIfNull(shape);
         if (!TakesPixelValues)
-            throw new NotSupportedException($"ONNX model '{ModelPath}' has no '{PixelValues}' input (its inputs: {DescribeInputs()}).");
+            throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}' has no '{PixelValues}' input (its inputs: {DescribeInputs()}).");
         if (shape.Length != 4 || shape.Aggregate(1L, (a, b) => a * b) != pixelValues.Length)
             throw new ArgumentException($"{PixelValues} needs a [batch, channels, height, width] shape matching its {pixelValues.Length} values; got [{string.Join(", ", shape)}].", nameof(shape));
         long[] maskShape = [shape[0], shape[2], shape[3]];
@@ -255,7 +255,8 @@ public sealed partial class OnnxModel : IDisposable
         int i = 0;
         foreach (OrtValue value in results)
         {
-            tensors[i] = ToNamedTensor(outputs[i], value);
+            try { tensors[i] = ToNamedTensor(outputs[i], value); }
+            catch (NotSupportedException e) { throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}': {e.Message}", e); }
             i++;
         }
         return new NamedTensors(tensors);
@@ -309,7 +310,8 @@ public sealed partial class OnnxModel : IDisposable
         return requested;
     }
 
-    // Exports with a static shape (e.g. [1, 128]) take only that; say so before ONNX Runtime does, naming the file.
+    // Exports with a static shape (e.g. [1, 128]) take only that; say so before ONNX Runtime does, naming the file (with
+    // the library's exception, as ONNX Runtime's own shape errors come back).
     private void CheckFixedDimensions(long[] shape)
     {
         foreach (string name in inputNames)
@@ -317,9 +319,9 @@ public sealed partial class OnnxModel : IDisposable
             int[] dims = InputMetadata[name].Dimensions;
             for (int d = 0; d < dims.Length; d++)
                 if (dims[d] >= 0 && dims[d] != shape[d])
-                    throw new ArgumentException(
+                    throw new OnnxModelException(ModelPath,
                         $"ONNX model '{ModelPath}' expects input {Describe(name, InputMetadata[name])}, so dimension {d} must be " +
-                        $"{dims[d]}, but the batch is {TensorElementTypes.Format(shape)}.", name);
+                        $"{dims[d]}, but the batch is {TensorElementTypes.Format(shape)}.");
         }
     }
 

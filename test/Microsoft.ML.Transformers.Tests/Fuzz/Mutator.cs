@@ -127,7 +127,13 @@ internal sealed class Mutator(Random random)
         "Sequence", "SpecialToken", "truncation", "padding", "strategy", "Fixed", "max_length", "stride", "pad_to_multiple_of",
         "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback", "unk_id", "prefix", "suffix", "replacement", "behavior",
         "num_labels", "id2label", "label2id", "hidden_size", "num_attention_heads", "num_hidden_layers", "hidden_act", "vocab_size",
-        "pad_token_id", "model_type", "dtype", "shape", "data_offsets", "__metadata__", "weight_map", "metadata", "added_tokens"];
+        "pad_token_id", "model_type", "dtype", "shape", "data_offsets", "__metadata__", "weight_map", "metadata", "added_tokens",
+        // vision configs and the nested backbone_config of DETR and UperNet
+        "backbone_config", "backbone", "use_timm_backbone", "use_pretrained_backbone", "backbone_kwargs", "out_features", "out_indices",
+        "stage_names", "depths", "hidden_sizes", "embedding_size", "layer_type", "num_stages", "embed_dim", "num_heads", "window_size",
+        "mlp_ratio", "image_size", "patch_size", "num_channels", "d_model", "encoder_layers", "decoder_layers", "encoder_ffn_dim",
+        "num_queries", "dilation", "position_embedding_type", "pool_scales", "auxiliary_in_channels", "auxiliary_channels",
+        "auxiliary_num_convs", "use_auxiliary_head"];
 
     private static void Collect(JsonNode node, List<JsonNode> into, Func<JsonNode, bool>? skipChildrenOf)
     {
@@ -155,7 +161,9 @@ internal sealed class Mutator(Random random)
             case 2: return JsonNode.Parse(Pick(InterestingNumbers));
             case 3: return JsonValue.Create(_r.Next(2) == 0);
             case 4: return JsonValue.Create(Pick(new[] { "", "A", "B", "[UNK]", "<unk>", "gelu", "BPE", "WordPiece", "Unigram", "WordLevel",
-                "Split", "Replace", "NFC", "NFKD", "ByteLevel", "Metaspace", "Sequence", "TemplateProcessing", "F32", "I64", "BF16", "bert" }));
+                "Split", "Replace", "NFC", "NFKD", "ByteLevel", "Metaspace", "Sequence", "TemplateProcessing", "F32", "I64", "BF16", "bert",
+                "roberta", "distilbert", "resnet", "convnext", "swin", "detr", "upernet", "stem", "stage1", "stage4", "basic", "bottleneck",
+                "resnet18", "resnet50", "sine", "learned" }));
             case 5: return JsonValue.Create(new string('x', _r.Next(2) == 0 ? 100_000 : 1 + _r.Next(10)));
             case 6: return JsonValue.Create(Pick(new[] { "(a+)+$", "[", "\\p{Han}", "\\p{L}+|\\s+", "(?<=x)y", "\u0000", "a\uD800b", "😀", "\\", "\\k<x>" }));
             case 7: return new JsonObject();

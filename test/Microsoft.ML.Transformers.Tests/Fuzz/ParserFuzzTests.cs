@@ -2,6 +2,7 @@ using System.Diagnostics;
 
 using System.Text.Json.Nodes;
 using Microsoft.ML.Transformers.Configuration;
+using Microsoft.ML.Transformers.Modeling;
 using Microsoft.ML.Transformers.OnnxRuntime;
 using Microsoft.ML.Transformers.SafeTensors;
 using Microsoft.ML.Transformers.Tokenizers;
@@ -192,18 +193,81 @@ public class ParserFuzzTests
     [TestMethod]
     public void ConfigFiles()
     {
-        var corpus = Directory.GetDirectories(TestPaths.Fixture("models")).Select(d => File.ReadAllText(Path.Combine(d, "config.json"))).ToList();
-        Fuzz("config", 3000 * Scale, r =>
+        // text models, and vision ones: ResNet, ConvNeXt, Swin (as classifiers and backbones), DETR (backbone_config or a
+        // timm backbone) and UperNet (a ConvNeXt or Swin backbone_config)
+        var corpus = Directory.GetDirectories(TestPaths.Fixture("models")).Concat(Directory.GetDirectories(TestPaths.Fixture("vision", "models")))
+            .Select(d => File.ReadAllText(Path.Combine(d, "config.json"))).ToList();
+        Assert.IsTrue(corpus.Any(c => c.Contains("\"upernet\"", StringComparison.Ordinal)) && corpus.Any(c => c.Contains("\"detr\"", StringComparison.Ordinal)));
+        Fuzz("config", 4000 * Scale, r =>
         {
             var m = new Mutator(r);
             string json = m.MutateJson(m.Pick(corpus));
-            return new Case(json, () =>
-            {
-                var c = AutoConfig.FromJson(json, "fuzz/config.json");
-                _ = c.ToJsonString();
-                _ = c.Id2Label.Count + c.Label2Id.Count + c.NumLabels;
-            });
+            return new Case(json, () => UseConfig(AutoConfig.FromJson(json, "fuzz/config.json")));
         }, typeof(ConfigException));
+    }
+
+    /// <summary>Mutated config.json beside the real weights of model fixtures (text heads, vision classifiers, a backbone,
+    /// DETR, UperNet), loaded as a model: the config checks, the size check against the checkpoint and the module tree
+    /// built from what passes must end in a load or the library's exceptions (a weight of another shape is an
+    /// InvalidDataException naming the key; an activation no model implements a NotSupportedException naming it).</summary>
+    [TestMethod]
+    public void ConfigsBesideTheirWeights()
+    {
+        var fixtures = new (string[] path, ModelRegistry registry)[]
+        {
+            (["models", "bert-seqcls"], ModelRegistries.SequenceClassification), (["models", "distilbert-tokcls"], ModelRegistries.TokenClassification),
+            (["models", "roberta-qa"], ModelRegistries.QuestionAnswering), (["models", "bert-mlm"], ModelRegistries.MaskedLM),
+            (["vision", "models", "resnet-basic"], ModelRegistries.ImageClassification), (["vision", "models", "convnext"], ModelRegistries.ImageClassification),
+            (["vision", "models", "swin"], ModelRegistries.ImageClassification), (["vision", "models", "swin-backbone"], ModelRegistries.Backbone),
+            (["vision", "models", "detr"], ModelRegistries.ObjectDetection), (["vision", "models", "upernet-convnext"], ModelRegistries.SemanticSegmentation),
+            (["vision", "models", "upernet-swin"], ModelRegistries.SemanticSegmentation),
+        };
+        string root = Path.Combine(Path.GetTempPath(), "mlt-fuzz-" + Guid.NewGuid().ToString("N"));
+        var dirs = fixtures.Select(f =>
+        {
+            string d = Path.Combine(root, f.path[^1]);
+            Directory.CreateDirectory(d);
+            string src = TestPaths.Fixture(f.path);
+            File.Copy(Path.Combine(src, "model.safetensors"), Path.Combine(d, "model.safetensors"));
+            return (dir: d, config: File.ReadAllText(Path.Combine(src, "config.json")), f.registry);
+        }).ToList();
+        try
+        {
+            Fuzz("config-load", 600 * Scale, r =>
+            {
+                var m = new Mutator(r);
+                var (dir, config, registry) = m.Pick(dirs);
+                string json = m.MutateJson(config);
+                return new Case(json, () =>
+                {
+                    lock (dirs) // one folder per fixture: one case at a time, even after a timeout
+                    {
+                        File.WriteAllText(Path.Combine(dir, "config.json"), json);
+                        try { registry.FromPretrained(dir).Dispose(); }
+                        catch (Exception e) when (e is InvalidDataException or NotSupportedException && RaisedByLibrary(e)) { throw new FuzzAccepted(e); }
+                    }
+                });
+            }, typeof(ConfigException), typeof(FuzzAccepted));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    /// <summary>Whether the library threw <paramref name="e"/> itself (not .NET or TorchSharp underneath it).</summary>
+    private static bool RaisedByLibrary(Exception e) =>
+        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.ML.Transformers.", StringComparison.Ordinal) == true;
+
+    /// <summary>What loading a model reads of a config before it builds anything: labels, sizes, backbone stages.</summary>
+    private static void UseConfig(PretrainedConfig c)
+    {
+        _ = c.ToJsonString();
+        _ = c.Id2Label.Count + c.Label2Id.Count + c.NumLabels;
+        _ = (c.EstimatedParameters ?? 0) + c.HeadParameters + c.SizeKeys.Count;
+        if (c is VisionBackboneConfig v) _ = v.StageNames.Count + v.OutFeatures.Count + v.OutIndices.Count;
+        if (c is BackboneHeadConfig h)
+        {
+            _ = h.Backbone + h.BackboneKwargs?.Count + h.UsePretrainedBackbone;
+            if (h.BackboneConfig is { } b) UseConfig(b);
+        }
     }
 
     // ---- tokenizer.json ----
@@ -334,11 +398,12 @@ public class ParserFuzzTests
                     }
                     finally { File.Delete(path); }
                 });
-            }, typeof(FuzzAccepted), typeof(NotSupportedException), typeof(ArgumentException));
+            }, typeof(FuzzAccepted)); // only the library's exception naming the file: an ArgumentException or NotSupportedException escaping is a finding
         }
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>An <see cref="OnnxModelException"/> that named the file it came from (one that does not is a finding).</summary>
-    private sealed class FuzzAccepted(OnnxModelException inner) : Exception(inner.Message, inner);
+    /// <summary>An exception the case accepted after a closer look: an <see cref="OnnxModelException"/> that named the file it
+    /// came from, or a general exception type the library raised itself.</summary>
+    private sealed class FuzzAccepted(Exception inner) : Exception(inner.Message, inner);
 }

@@ -53,7 +53,8 @@ public class OnnxModelErrorTests
     [TestMethod]
     public void InputOnnxModelCannotFillIsNamedWithTheOnesItFills()
     {
-        var e = Assert.ThrowsExactly<NotSupportedException>(() => Odd("position_ids"));
+        var e = Assert.ThrowsExactly<OnnxModelException>(() => Odd("position_ids"));
+        StringAssert.EndsWith(e.ModelPath, "position_ids.onnx");
         StringAssert.Contains(e.Message, "position_ids.onnx");
         StringAssert.Contains(e.Message, "'position_ids: Int64 [batch_size, sequence_length]'");
         StringAssert.Contains(e.Message, "it fills input_ids, attention_mask, token_type_ids");
@@ -62,7 +63,8 @@ public class OnnxModelErrorTests
     [TestMethod]
     public void WrongElementTypeSaysExpectedAndFound()
     {
-        var e = Assert.ThrowsExactly<NotSupportedException>(() => Odd("int32_ids"));
+        var e = Assert.ThrowsExactly<OnnxModelException>(() => Odd("int32_ids"));
+        StringAssert.EndsWith(e.ModelPath, "int32_ids.onnx");
         StringAssert.Contains(e.Message, "int32_ids.onnx");
         StringAssert.Contains(e.Message, "expects input 'input_ids: Int32 [batch_size, sequence_length]'");
         StringAssert.Contains(e.Message, "feeds input_ids as Int64 [batch, sequence]");
@@ -72,7 +74,8 @@ public class OnnxModelErrorTests
     public void WrongFixedDimensionSaysWhich()
     {
         using OnnxModel m = Odd("fixed_shape");
-        var e = Assert.ThrowsExactly<ArgumentException>(() => m.Run(new long[1, 5], new long[1, 5]));
+        var e = Assert.ThrowsExactly<OnnxModelException>(() => m.Run(new long[1, 5], new long[1, 5]));
+        Assert.AreEqual(m.ModelPath, e.ModelPath);
         StringAssert.Contains(e.Message, "fixed_shape.onnx");
         StringAssert.Contains(e.Message, "'input_ids: Int64 [1, 8]'");
         StringAssert.Contains(e.Message, "dimension 1 must be 8, but the batch is [1, 5]");

@@ -94,6 +94,23 @@ public abstract class BackboneHeadConfig : PretrainedConfig
         }
     }
 
+    /// <summary>For the size estimates: the parameters of the backbone when its weights come from this checkpoint
+    /// (<c>backbone_config</c>, or the default backbone), and the channels of the feature maps it hands the head (empty
+    /// when not known here: a timm backbone, or one read from the folder <c>backbone</c> names).</summary>
+    protected (double parameters, IReadOnlyList<double> channels) BackboneEstimate()
+    {
+        if (UseTimmBackbone || BackboneConfig is not VisionBackboneConfig backbone) return (0, []);
+        // by name: out_indices may count from the end (-1 is the last stage)
+        var widths = backbone.StageWidths;
+        var stages = backbone.StageNames.ToList();
+        return (backbone.EstimatedParameters ?? 0,
+            backbone.OutFeatures.Select(f => stages.IndexOf(f)).Where(i => i >= 0 && i < widths.Count).Select(i => widths[i]).ToList());
+    }
+
+    /// <summary><see cref="PretrainedConfig.SizeKeys"/> of the backbone, under <c>backbone_config.</c>.</summary>
+    protected IEnumerable<string> BackboneSizeKeys =>
+        !UseTimmBackbone && Raw["backbone_config"] is not null && BackboneConfig is { } b ? b.SizeKeys.Select(k => $"backbone_config.{k}") : [];
+
     /// <summary>Builds the nested config through AutoConfig; its errors name the key under <c>backbone_config.</c>.</summary>
     private PretrainedConfig Nested(JsonNode node)
     {

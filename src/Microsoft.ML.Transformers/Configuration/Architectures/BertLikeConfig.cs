@@ -68,6 +68,9 @@ public abstract class BertLikeConfig : PretrainedConfig
     protected internal override double? EstimatedParameters => BertLikeParameters(Get<long>("vocab_size"), Get<long>("hidden_size"),
         Get<long>("num_hidden_layers"), Get<long>("intermediate_size"), Get<long>("max_position_embeddings"), Get<long>("type_vocab_size"));
 
+    // sequence and token classification read hidden_size features
+    protected internal override double HeadParameters => LabelHead(Get<long>("hidden_size"));
+
     protected internal override IReadOnlyList<string> SizeKeys =>
         ["num_hidden_layers", "hidden_size", "intermediate_size", "vocab_size", "max_position_embeddings", "type_vocab_size"];
 

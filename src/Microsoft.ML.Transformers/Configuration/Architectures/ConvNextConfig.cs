@@ -58,6 +58,8 @@ public sealed class ConvNextConfig : VisionBackboneConfig
         }
     }
 
+    protected internal override IReadOnlyList<double> StageWidths => [HiddenSizes[0], .. HiddenSizes.Select(w => (double)w)];
+
     protected internal override IReadOnlyList<string> SizeKeys => ["depths", "hidden_sizes", "num_stages", "patch_size", "num_channels"];
 
     public int NumChannels { get => Get<int>("num_channels"); set => Set("num_channels", value); }

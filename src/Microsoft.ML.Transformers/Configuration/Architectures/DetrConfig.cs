@@ -86,6 +86,26 @@ public sealed class DetrConfig : BackboneHeadConfig
     public double GiouLossCoefficient { get => Get<double>("giou_loss_coefficient"); set => Set("giou_loss_coefficient", value); }
     public double EosCoefficient { get => Get<double>("eos_coefficient"); set => Set("eos_coefficient", value); }
 
+    // Encoder layers: self-attention (q, k, v, out) and two feed-forward matrices; decoder layers add cross-attention;
+    // the query embeddings, the 1x1 projection of the backbone's last map and the box MLP (d -> d -> d -> 4)
+    // (Hugging Face modeling_detr.py).
+    protected internal override double? EstimatedParameters
+    {
+        get
+        {
+            double d = DModel;
+            var (backbone, channels) = BackboneEstimate();
+            return backbone + (channels.Count > 0 ? channels[^1] * d : 0) + (double)NumQueries * d
+                + EncoderLayers * (4 * d * d + 2 * d * EncoderFfnDim) + DecoderLayers * (8 * d * d + 2 * d * DecoderFfnDim) + 2 * d * d;
+        }
+    }
+
+    /// <summary>class_labels_classifier: num_labels + 1 classes (the last is "no object").</summary>
+    protected internal override double HeadParameters => (NumLabels + 1.0) * (DModel + 1);
+
+    protected internal override IReadOnlyList<string> SizeKeys =>
+        ["encoder_layers", "decoder_layers", "d_model", "encoder_ffn_dim", "decoder_ffn_dim", "num_queries", .. BackboneSizeKeys];
+
     protected override void ValidateRanges()
     {
         base.ValidateRanges();

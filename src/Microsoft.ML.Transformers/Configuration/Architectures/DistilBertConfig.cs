@@ -66,6 +66,8 @@ public sealed class DistilBertConfig : PretrainedConfig
     protected internal override double? EstimatedParameters => BertLikeConfig.BertLikeParameters(Get<long>("vocab_size"), Get<long>("dim"),
         Get<long>("n_layers"), Get<long>("hidden_dim"), Get<long>("max_position_embeddings"), 0);
 
+    protected internal override double HeadParameters => LabelHead(Get<long>("dim"));
+
     protected internal override IReadOnlyList<string> SizeKeys => ["n_layers", "dim", "hidden_dim", "vocab_size", "max_position_embeddings"];
 
     /// <summary><c>vocab_size</c>.</summary>

@@ -54,6 +54,8 @@ public sealed class ResNetConfig : VisionBackboneConfig
         }
     }
 
+    protected internal override IReadOnlyList<double> StageWidths => [EmbeddingSize, .. HiddenSizes.Select(w => (double)w)];
+
     protected internal override IReadOnlyList<string> SizeKeys => ["depths", "hidden_sizes", "embedding_size", "num_channels"];
 
     public int NumChannels { get => Get<int>("num_channels"); set => Set("num_channels", value); }

@@ -24,6 +24,18 @@ public sealed class RobertaConfig : BertLikeConfig
     {
     }
 
+    // Positions count from pad_token_id + 1 (the padding offset) in a table whose row pad_token_id is the padding row:
+    // the table needs those rows and one for a first token.
+    protected override void ValidateRanges()
+    {
+        base.ValidateRanges();
+        long pad = Get<long?>("pad_token_id") ?? 1;
+        long positions = Get<long>("max_position_embeddings");
+        if (positions < pad + 2)
+            throw new ConfigException(Source, "max_position_embeddings",
+                $"expected at least pad_token_id + 2 = {pad + 2} (RoBERTa's positions start after pad_token_id), found {positions}.");
+    }
+
     private static JsonObject RobertaDefaults()
     {
         var d = CommonDefaults(Type);

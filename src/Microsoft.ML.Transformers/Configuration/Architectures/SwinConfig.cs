@@ -59,6 +59,9 @@ public sealed class SwinConfig : VisionBackboneConfig
         double mlp = Get<double>("mlp_ratio");
         if (!(mlp > 0 && mlp <= 64))
             throw new ConfigException(Source, "mlp_ratio", $"expected a number above 0 and at most 64, found {mlp.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        if (mlp * embed < 1)
+            throw new ConfigException(Source, "mlp_ratio", FormattableString.Invariant(
+                $"embed_dim {embed} x mlp_ratio {mlp} gives the first stage's MLP {(long)(mlp * embed)} channels; expected at least 1."));
         CheckActivation("hidden_act");
         CheckProbability("hidden_dropout_prob", Get<double?>("hidden_dropout_prob"));
         CheckProbability("attention_probs_dropout_prob", Get<double?>("attention_probs_dropout_prob"));
@@ -80,6 +83,8 @@ public sealed class SwinConfig : VisionBackboneConfig
             return total;
         }
     }
+
+    protected internal override IReadOnlyList<double> StageWidths => [EmbedDim, .. Enumerable.Range(0, Depths.Count).Select(s => EmbedDim * Math.Pow(2, s))];
 
     protected internal override IReadOnlyList<string> SizeKeys => ["depths", "embed_dim", "window_size", "num_heads", "patch_size", "num_channels"];
 

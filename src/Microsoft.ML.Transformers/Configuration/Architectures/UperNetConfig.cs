@@ -52,6 +52,33 @@ public sealed class UperNetConfig : BackboneHeadConfig
     /// <summary>The label value the loss ignores (255: unlabeled pixels in ADE20k-style maps).</summary>
     public int LossIgnoreIndex { get => Get<int>("loss_ignore_index"); set => Set("loss_ignore_index", value); }
 
+    // The UperNet head (Hugging Face modeling_upernet.py): a 1x1 convolution per pooling scale over the last map, the
+    // 3x3 bottleneck over it and the pooled maps, a 1x1 lateral and a 3x3 FPN convolution per other map, the 3x3 FPN
+    // bottleneck over all maps; the auxiliary FCN head's 3x3 convolutions. Backbone channels not known here count 0.
+    protected internal override double? EstimatedParameters
+    {
+        get
+        {
+            double h = HiddenSize, scales = PoolScales.Count;
+            var (backbone, channels) = BackboneEstimate();
+            double last = channels.Count > 0 ? channels[^1] : 0, maps = Math.Max(channels.Count, 1);
+            double total = backbone + scales * last * h + 9 * (last + scales * h) * h
+                + channels.SkipLast(1).Sum(c => c * h + 9 * h * h) + 9 * maps * h * h;
+            if (UseAuxiliaryHead)
+            {
+                double a = AuxiliaryChannels, inputs = AuxiliaryInChannels ?? (channels.Count > 2 ? channels[2] : 0);
+                total += 9 * inputs * a + Math.Max(AuxiliaryNumConvs - 1, 0) * 9 * a * a + (AuxiliaryConcatInput ? 9 * (inputs + a) * a : 0);
+            }
+            return total;
+        }
+    }
+
+    /// <summary>The classifiers of the UperNet head and of the auxiliary head.</summary>
+    protected internal override double HeadParameters => LabelHead(HiddenSize) + (UseAuxiliaryHead ? LabelHead(AuxiliaryChannels) : 0);
+
+    protected internal override IReadOnlyList<string> SizeKeys =>
+        ["hidden_size", "auxiliary_channels", "auxiliary_num_convs", "pool_scales", "auxiliary_in_channels", .. BackboneSizeKeys];
+
     protected override void ValidateRanges()
     {
         base.ValidateRanges();
@@ -59,6 +86,10 @@ public sealed class UperNetConfig : BackboneHeadConfig
         CheckRange("auxiliary_channels", Get<long>("auxiliary_channels"), 1, MaxChannels);
         CheckRange("auxiliary_num_convs", Get<long>("auxiliary_num_convs"), 0, 64);
         if (Get<long?>("auxiliary_in_channels") is long aux) CheckRange("auxiliary_in_channels", aux, 1, MaxChannels);
+        // the classifiers are convolutions to num_labels channels: none is no segmentation (and libtorch cannot initialize it)
+        if (NumLabels < 1)
+            throw new ConfigException(Source, Raw["id2label"] is not null ? "id2label" : "num_labels",
+                $"expected at least one label for the segmentation classifier, found {NumLabels}.");
         var scales = Get<List<long>>("pool_scales") ?? [];
         if (scales.Count == 0) throw new ConfigException(Source, "pool_scales", "expected at least one pooling scale, found none.");
         foreach (var s in scales) CheckRange("pool_scales", s, 1, 1024);

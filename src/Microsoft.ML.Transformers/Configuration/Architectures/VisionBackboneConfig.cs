@@ -27,6 +27,13 @@ public abstract class VisionBackboneConfig : PretrainedConfig
     /// <summary>Number of stages after the stem.</summary>
     protected abstract int StageCount { get; }
 
+    /// <summary>Channels of the feature map of each of <see cref="StageNames"/> (the stem first): what a head built on
+    /// this backbone reads, for the size estimates (empty: not known).</summary>
+    protected internal virtual IReadOnlyList<double> StageWidths => [];
+
+    /// <summary>A classifier reads the last stage's channels.</summary>
+    protected internal override double HeadParameters => StageWidths is [.., var last] ? LabelHead(last) : 0;
+
     /// <summary>"stem", then "stage1" .. "stageN".</summary>
     public IReadOnlyList<string> StageNames => ["stem", .. Enumerable.Range(1, StageCount).Select(i => $"stage{i}")];
 
