@@ -5,8 +5,8 @@
 #   --oracles  the Python/Node reference tools used by the fixture scripts and benchmarks: python3-torch,
 #              python3-torchvision, python3-onnx, tokenizers, transformers.js
 #   --test     what the oracle-backed tests run (dotnet msbuild Build.proj -t:Test calls it, best effort): python3-onnx
-#              for onnx.checker, Debian's fortunes for the fine-tune-then-export tests, transformers.js for the tests
-#              that run it on our exports. A test whose tool is still missing ends Inconclusive and says what to install.
+#              for onnx.checker, python3-sklearn for its sample photos (processor parity on real images), Debian's
+#              fortunes for the fine-tune-then-export tests, transformers.js for the tests that run it on our exports. A test whose tool is still missing ends Inconclusive and says what to install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -15,7 +15,7 @@ need_apt=()
 MODE="${1:-}"
 case "$MODE" in
   --oracles) apt_pkgs=(python3-torch python3-torchvision python3-onnx) ;;
-  --test) apt_pkgs=(python3-onnx fortunes-min fortunes-de fortunes-it fortunes-es) ;;
+  --test) apt_pkgs=(python3-onnx python3-sklearn fortunes-min fortunes-de fortunes-it fortunes-es) ;;
   "") apt_pkgs=() ;;
   *) echo "usage: eng/install-deps.sh [--oracles | --test]" >&2; exit 2 ;;
 esac
