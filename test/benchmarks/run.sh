@@ -95,30 +95,47 @@ onnx_export_bench() {
   local mb="dotnet test/benchmarks/ModelBench/bin/Release/net10.0/ModelBench.dll --threads $THREADS --runs $RUNS --warmup 3"
   echo "[bench] onnx-export: exporting $dir with our exporter (Fuse, Quantize) to $exp"
   $mb --model "$dir" --export "$exp" --fuse --quantize > "$OUT/export-info.json"
-  echo "[bench] onnx-export: ours, our fused export on ONNX Runtime";   $mb --engine onnx --model "$exp" > "$OUT/export-ours-fused.json"
-  echo "[bench] onnx-export: ours, its int8 copy on ONNX Runtime";      $mb --engine onnx --model "$exp" --quantized > "$OUT/export-ours-q8.json"
-  echo "[bench] onnx-export: ours, the torch.onnx export on ONNX Runtime"; $mb --engine onnx --model "$dir" > "$OUT/export-ours-torch-onnx.json"
-  echo "[bench] onnx-export: Transformers.js (onnxruntime-node) on the torch.onnx export"
-  node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/export-node.json"
+  # The four sides take turns, ROUNDS times (default 3), so a noisy stretch of the machine falls on all of them; the table
+  # gives the median of the rounds' medians, and each round's figure below it.
+  local rounds="${ROUNDS:-3}" r
+  for r in $(seq 1 "$rounds"); do
+    echo "[bench] onnx-export round $r/$rounds: ours fused export, its int8 copy, ours on the torch.onnx export (ONNX Runtime); Transformers.js (onnxruntime-node) on the torch.onnx export"
+    $mb --engine onnx --model "$exp" > "$OUT/export-ours-fused.$r.json"
+    $mb --engine onnx --model "$exp" --quantized > "$OUT/export-ours-q8.$r.json"
+    $mb --engine onnx --model "$dir" > "$OUT/export-ours-torch-onnx.$r.json"
+    node test/benchmarks/OnnxRuntime/bench_ort_node.mjs "$dir" --iters "$RUNS" --warmup 3 --threads "$THREADS" > "$OUT/export-node.$r.json"
+  done
   echo "[bench] onnx-export: ONNX Runtime's SGEMM alone on BERT-base's GEMM shapes (the fp32 ceiling)"
   /usr/bin/python3 test/benchmarks/OnnxRuntime/make_gemm_models.py "$ROOT/artifacts/bench/gemm"
   node test/benchmarks/OnnxRuntime/sgemm_ceiling.mjs "$ROOT/artifacts/bench/gemm" --iters "$RUNS" > "$OUT/export-sgemm.txt"
-  python3 - "$OUT" <<'PY'
-import json, sys, os
-out = sys.argv[1]
+  python3 - "$OUT" "$rounds" <<'PY'
+import json, sys, os, statistics
+out, rounds = sys.argv[1], int(sys.argv[2])
 load = lambda n: json.load(open(os.path.join(out, n)))
-info, fused, q8, torch_onnx, node = load("export-info.json"), load("export-ours-fused.json"), load("export-ours-q8.json"), load("export-ours-torch-onnx.json"), load("export-node.json")
-def tjs(b):
+info = load("export-info.json")
+def tjs(node, b):
     for r in (node.get("transformers_js") or {}).get("results", []):
         if r["batch"] == b: return r["model_call"]["median_ms"]
+sides = {"fused": [], "q8": [], "torch_onnx": [], "tjs": []}
+for k in range(1, rounds + 1):
+    node = load(f"export-node.{k}.json")
+    sides["fused"].append(load(f"export-ours-fused.{k}.json"))
+    sides["q8"].append(load(f"export-ours-q8.{k}.json"))
+    sides["torch_onnx"].append(load(f"export-ours-torch-onnx.{k}.json"))
+    sides["tjs"].append({str(b): tjs(node, b) for b in (1, 8)})
+def med(side, b):
+    xs = [r.get(str(b)) for r in sides[side]]
+    return statistics.median(xs) if xs and all(x is not None for x in xs) else None
 f = lambda x: f"{x:.1f}" if x is not None else "n/a"
 r = lambda a, c: f"{a / c:.2f}x" if a and c else "n/a"
-print(f"\nBERT-base forward, seq 128, 2 threads, median ms (lower is better), all in this run; export took {info['export_s']} s,")
+print(f"\nBERT-base forward, seq 128, 2 threads, median ms (lower is better) of {rounds} interleaved rounds, all in this run; export took {info['export_s']} s,")
 print(f"fp32 {info['model_bytes'] / 1e6:.0f} MB, int8 {info['quantized_bytes'] / 1e6:.0f} MB (ratio {info['quantized_bytes'] / info['model_bytes']:.2f})")
 print(f"{'batch':>5} {'ours fused export':>18} {'ours int8 export':>17} {'ours torch.onnx':>16} {'tjs torch.onnx':>15} {'tjs/ours fused':>15} {'tjs/ours int8':>14}")
 for b in (1, 8):
-    a, q, t, j = fused.get(str(b)), q8.get(str(b)), torch_onnx.get(str(b)), tjs(b)
+    a, q, t, j = med("fused", b), med("q8", b), med("torch_onnx", b), med("tjs", b)
     print(f"{b:>5} {f(a):>18} {f(q):>17} {f(t):>16} {f(j):>15} {r(j, a):>15} {r(j, q):>14}")
+for b in (1, 8):
+    print(f"rounds, batch {b}: " + "; ".join(f"{name} " + " / ".join(f(x.get(str(b))) for x in sides[name]) for name in sides))
 PY
   cat "$OUT/export-sgemm.txt"
 }
