@@ -16,14 +16,19 @@ public class DetrTests
     private static List<DetectionTarget> Labels(Goldens g) =>
         [new(g.Tensor("labels.0.class_labels"), g.Tensor("labels.0.boxes")), new(g.Tensor("labels.1.class_labels"), g.Tensor("labels.1.boxes"))];
 
+    /// <summary>No unexpected key and none missing but num_batches_tracked (Hugging Face's frozen batch norm has none).</summary>
+    private static void AssertEveryKeyLoaded(PreTrainedModel model)
+    {
+        var info = model.LoadingInfo!;
+        Assert.AreEqual(0, info.UnexpectedKeys.Count, string.Join(", ", info.UnexpectedKeys));
+        Assert.AreEqual(0, info.MissingKeys.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)), string.Join(", ", info.MissingKeys));
+    }
+
     [TestMethod]
     public void LogitsBoxesAndLossEqualTheTorchReference()
     {
         using var model = AutoModelForObjectDetection.FromPretrained(Folder);
-        var info = model.LoadingInfo!;
-        Assert.AreEqual(0, info.UnexpectedKeys.Count, string.Join(", ", info.UnexpectedKeys));
-        // Hugging Face's frozen batch norm has no num_batches_tracked; nothing else may be missing.
-        Assert.AreEqual(0, info.MissingKeys.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)), string.Join(", ", info.MissingKeys));
+        AssertEveryKeyLoaded(model);
         using var g = new Goldens("vision-detr");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -116,9 +121,7 @@ public class DetrTests
             using var model = AutoModelForObjectDetection.FromPretrained(dir);
             Assert.AreEqual(userType, ((DetrConfig)model.Config).BackboneConfig!.ModelType);
             Assert.IsTrue(model.named_modules().Any(m => m.module is Microsoft.ML.Transformers.Models.ResNet.ResNetBackbone), "the user's factory built the backbone");
-            var info = model.LoadingInfo!;
-            Assert.AreEqual(0, info.UnexpectedKeys.Count, string.Join(", ", info.UnexpectedKeys));
-            Assert.AreEqual(0, info.MissingKeys.Count(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)), string.Join(", ", info.MissingKeys));
+            AssertEveryKeyLoaded(model);
             using var g = new Goldens("vision-detr");
             using var scope = NewDisposeScope();
             using var _ = no_grad();
