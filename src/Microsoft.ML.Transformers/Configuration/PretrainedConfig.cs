@@ -134,11 +134,14 @@ public class PretrainedConfig
         }
     }
 
+    /// <summary>The key <see cref="NumLabels"/> is read from (named in errors about the label count).</summary>
+    protected internal string LabelsKey => Raw["id2label"] is not null ? "id2label" : "num_labels";
+
     /// <summary>Number of labels: the size of <c>id2label</c> when present, else <c>num_labels</c>, else 2.
     /// Setting a different count regenerates LABEL_0.. names, as Hugging Face's setter does.</summary>
     public int NumLabels
     {
-        get => Raw["id2label"] is not null ? ObjectAt("id2label").Count : GetOrDefault("num_labels", 2);
+        get => LabelsKey == "id2label" ? ObjectAt("id2label").Count : GetOrDefault("num_labels", 2);
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);

@@ -96,7 +96,7 @@ public sealed class ModelRegistry(string name)
         using (var ckpt = SafeTensorsCheckpoint.Open(folder)) held = ckpt.Keys.Sum(k => ckpt.Get(k).ElementCount);
         bool headTooLarge = head > held + SizeSlack;
         if (estimate <= SizeFactor * held + SizeSlack && !headTooLarge) return;
-        string labels = config.Raw["id2label"] is not null ? "id2label" : "num_labels";
+        string labels = config.LabelsKey;
         IReadOnlyList<string> keys = headTooLarge ? [labels, .. config.SizeKeys] : [.. config.SizeKeys, labels];
         var sizes = string.Join(", ", keys.Select(k => $"{k} = {DescribeSize(config, k)}"));
         throw new ConfigException(config.Source, keys[0],

@@ -143,17 +143,17 @@ public sealed partial class OnnxModel
             return;
         }
         if (!InputMetadata.ContainsKey(InputIds))
-            throw new OnnxModelException(ModelPath, 
+            throw new OnnxModelException(ModelPath,
                 $"ONNX model '{ModelPath}' has no '{InputIds}' input (its inputs: {DescribeInputs()}); OnnxModel runs token-id models.");
         foreach (string name in inputNames)
         {
             NodeMetadata node = InputMetadata[name];
             if (name is not (InputIds or AttentionMask or TokenTypeIds))
-                throw new OnnxModelException(ModelPath, 
+                throw new OnnxModelException(ModelPath,
                     $"ONNX model '{ModelPath}' takes input {Describe(name, node)}, which OnnxModel cannot fill (it fills " +
                     $"{InputIds}, {AttentionMask}, {TokenTypeIds}); run it with ONNX Runtime's InferenceSession directly.");
             if (!node.IsTensor || (TensorElementType)node.ElementDataType != TensorElementType.Int64 || node.Dimensions.Length != 2)
-                throw new OnnxModelException(ModelPath, 
+                throw new OnnxModelException(ModelPath,
                     $"ONNX model '{ModelPath}' expects input {Describe(name, node)}, but OnnxModel feeds {name} as " +
                     $"Int64 [batch, sequence] (as Transformers.js does).");
         }

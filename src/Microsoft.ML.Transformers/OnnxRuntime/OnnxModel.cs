@@ -255,8 +255,7 @@ public sealed partial class OnnxModel : IDisposable
         int i = 0;
         foreach (OrtValue value in results)
         {
-            try { tensors[i] = ToNamedTensor(outputs[i], value); }
-            catch (NotSupportedException e) { throw new OnnxModelException(ModelPath, $"ONNX model '{ModelPath}': {e.Message}", e); }
+            tensors[i] = ToNamedTensor(ModelPath, outputs[i], value);
             i++;
         }
         return new NamedTensors(tensors);
@@ -285,15 +284,16 @@ public sealed partial class OnnxModel : IDisposable
     }
 
     /// <summary>Copies an output into a managed tensor. Its bytes are copied as they are, so every element type
-    /// NamedTensor holds (Half and bool included) takes the same path.</summary>
-    internal static NamedTensor ToNamedTensor(string name, OrtValue value)
+    /// NamedTensor holds (Half and bool included) takes the same path. An output it cannot hold is the file's fault:
+    /// OnnxModelException naming <paramref name="modelPath"/>.</summary>
+    internal static NamedTensor ToNamedTensor(string modelPath, string name, OrtValue value)
     {
         if (!value.IsTensor)
-            throw new NotSupportedException($"Output '{name}' is a {value.OnnxType}, not a tensor; OnnxModel returns tensors only.");
+            throw new OnnxModelException(modelPath, $"ONNX model '{modelPath}': output '{name}' is a {value.OnnxType}, not a tensor; OnnxModel returns tensors only.");
         OrtTensorTypeAndShapeInfo info = value.GetTensorTypeAndShape();
         var type = (TensorElementType)info.ElementDataType;
-        Type clr = TensorElementTypes.ClrType(type) ?? throw new NotSupportedException(
-            $"Output '{name}' has element type {type}, which cannot be copied to a NamedTensor.");
+        Type clr = TensorElementTypes.ClrType(type) ?? throw new OnnxModelException(modelPath,
+            $"ONNX model '{modelPath}': output '{name}' has element type {type}, which cannot be copied to a NamedTensor.");
         long[] shape = info.Shape;
         Array data = Array.CreateInstance(clr, checked((int)TensorElementTypes.ElementCount(shape)));
         ReadOnlySpan<byte> source = value.GetTensorDataAsSpan<byte>();

@@ -77,14 +77,16 @@ public class OnnxExportTests
             report.Add($"{output.Name}: libtorch {vsTorch:E2}, golden {vsGolden:E2}");
             Assert.IsTrue(vsTorch <= tolerance && vsGolden <= tolerance, $"{caseName}: {string.Join("; ", report)}");
         }
-        string[] want = head switch
-        {
-            ModelHead.Base => ["last_hidden_state"],
-            ModelHead.QuestionAnswering => ["start_logits", "end_logits"],
-            _ => ["logits"],
-        };
-        CollectionAssert.AreEqual(want, actual.Select(o => o.Name).ToArray(), caseName);
+        CollectionAssert.AreEqual(OutputNames(head), actual.Select(o => o.Name).ToArray(), caseName);
     }
+
+    /// <summary>The outputs an export of a <paramref name="head"/> model has, as Optimum names them.</summary>
+    internal static string[] OutputNames(ModelHead head) => head switch
+    {
+        ModelHead.Base => ["last_hidden_state"],
+        ModelHead.QuestionAnswering => ["start_logits", "end_logits"],
+        _ => ["logits"],
+    };
 
     [TestMethod]
     [DynamicData(nameof(Cases))]

@@ -52,12 +52,7 @@ public class TanhGeluExportTests
         var expected = torchModel.Run(batch);
 
         // The switch took effect: the libtorch model no longer gives the erf model's golden outputs.
-        string[] names = head switch
-        {
-            ModelHead.Base => ["last_hidden_state"],
-            ModelHead.QuestionAnswering => ["start_logits", "end_logits"],
-            _ => ["logits"],
-        };
+        string[] names = OnnxExportTests.OutputNames(head);
         double vsErf = names.Max(n => { using var t = g.Tensor(n); return OnnxExportTests.MaxDiff(expected[n], t.data<float>().ToArray()); });
         Assert.IsTrue(vsErf > 1e-5, $"{caseName} {act}: outputs within {vsErf:E2} of the erf goldens");
 

@@ -90,14 +90,15 @@ public class OnnxRuntimePackageTests
 
     private static NamedTensor[] RunRaw(string graph, string[] inputs, string[]? outputs = null)
     {
-        using var session = new InferenceSession(OnnxFixtures.Path(graph + ".onnx"));
+        string path = OnnxFixtures.Path(graph + ".onnx");
+        using var session = new InferenceSession(path);
         outputs ??= session.OutputNames.ToArray();
         var values = inputs.Select(n => OnnxFixtures.ToOrtValue(OnnxFixtures.Input(graph, n))).ToList();
         try
         {
             using var runOptions = new RunOptions();
             using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, inputs, values, outputs);
-            return results.Select((v, i) => OnnxModel.ToNamedTensor(outputs[i], v)).ToArray();
+            return results.Select((v, i) => OnnxModel.ToNamedTensor(path, outputs[i], v)).ToArray();
         }
         finally { foreach (OrtValue v in values) v.Dispose(); }
     }

@@ -88,7 +88,7 @@ public sealed class UperNetConfig : BackboneHeadConfig
         if (Get<long?>("auxiliary_in_channels") is long aux) CheckRange("auxiliary_in_channels", aux, 1, MaxChannels);
         // the classifiers are convolutions to num_labels channels: none is no segmentation (and libtorch cannot initialize it)
         if (NumLabels < 1)
-            throw new ConfigException(Source, Raw["id2label"] is not null ? "id2label" : "num_labels",
+            throw new ConfigException(Source, LabelsKey,
                 $"expected at least one label for the segmentation classifier, found {NumLabels}.");
         var scales = Get<List<long>>("pool_scales") ?? [];
         if (scales.Count == 0) throw new ConfigException(Source, "pool_scales", "expected at least one pooling scale, found none.");
